@@ -1,0 +1,57 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from app.api.deps import AuthServiceDep, CurrentUser
+from app.core.rate_limit import auth_rate_limit
+from app.schemas.auth import RefreshRequest, TokenPair
+from app.schemas.common import error_responses
+from app.schemas.users import UserCreate, UserRead
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+LoginForm = Annotated[OAuth2PasswordRequestForm, Depends()]
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(auth_rate_limit)],
+    responses=error_responses(409, 422, 429),
+)
+async def register(data: UserCreate, auth: AuthServiceDep) -> UserRead:
+    """Create an account."""
+    user = await auth.register(data)
+    return UserRead.model_validate(user)
+
+
+@router.post(
+    "/login",
+    dependencies=[Depends(auth_rate_limit)],
+    responses=error_responses(401, 422, 429),
+)
+async def login(form: LoginForm, auth: AuthServiceDep) -> TokenPair:
+    """Exchange email (as `username`) and password for an access and a refresh token."""
+    return await auth.login(form.username, form.password)
+
+
+@router.post("/refresh", responses=error_responses(401, 422, 429))
+async def refresh(data: RefreshRequest, auth: AuthServiceDep) -> TokenPair:
+    """Trade a refresh token for a new pair; the old refresh token stops working."""
+    return await auth.refresh(data.refresh_token)
+
+
+@router.post(
+    "/logout", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401, 422, 429)
+)
+async def logout(data: RefreshRequest, auth: AuthServiceDep) -> None:
+    """End the session the refresh token belongs to."""
+    await auth.logout(data.refresh_token)
+
+
+@router.post(
+    "/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401, 429)
+)
+async def logout_all(user: CurrentUser, auth: AuthServiceDep) -> None:
+    """End every session of the current user."""
+    await auth.logout_everywhere(user)

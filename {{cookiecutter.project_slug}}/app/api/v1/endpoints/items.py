@@ -1,0 +1,48 @@
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from app.api.deps import CurrentUser, ItemServiceDep
+from app.schemas.common import Page, error_responses
+from app.schemas.items import ItemCreate, ItemListParams, ItemRead, ItemUpdate
+
+router = APIRouter(prefix="/items", tags=["items"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(401, 422, 429))
+async def create_item(data: ItemCreate, user: CurrentUser, items: ItemServiceDep) -> ItemRead:
+    """Create an item owned by the current user."""
+    return ItemRead.model_validate(await items.create(user, data))
+
+
+@router.get("", responses=error_responses(401, 422, 429))
+async def list_items(
+    params: Annotated[ItemListParams, Query()], user: CurrentUser, items: ItemServiceDep
+) -> Page[ItemRead]:
+    """List your items (admins see every item), filtered by title and sorted."""
+    return await items.list(user, params)
+
+
+@router.get("/{item_id}", responses=error_responses(401, 404, 422, 429))
+async def read_item(item_id: uuid.UUID, user: CurrentUser, items: ItemServiceDep) -> ItemRead:
+    """Return one of your items."""
+    return ItemRead.model_validate(await items.get(user, item_id))
+
+
+@router.patch("/{item_id}", responses=error_responses(401, 404, 422, 429))
+async def update_item(
+    item_id: uuid.UUID, data: ItemUpdate, user: CurrentUser, items: ItemServiceDep
+) -> ItemRead:
+    """Change the title or description of one of your items."""
+    return ItemRead.model_validate(await items.update(user, item_id, data))
+
+
+@router.delete(
+    "/{item_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(401, 404, 422, 429),
+)
+async def delete_item(item_id: uuid.UUID, user: CurrentUser, items: ItemServiceDep) -> None:
+    """Delete one of your items."""
+    await items.delete(user, item_id)

@@ -1,0 +1,54 @@
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from app.api.deps import AdminUser, CurrentUser, UserServiceDep
+from app.schemas.common import Page, error_responses
+from app.schemas.users import UserListParams, UserRead, UserUpdateAdmin, UserUpdateMe
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+@router.get("/me", responses=error_responses(401, 429))
+async def read_me(user: CurrentUser) -> UserRead:
+    """Return the current user."""
+    return UserRead.model_validate(user)
+
+
+@router.patch("/me", responses=error_responses(400, 401, 409, 422, 429))
+async def update_me(data: UserUpdateMe, user: CurrentUser, users: UserServiceDep) -> UserRead:
+    """Change your own email, name or password (a new password needs the current one)."""
+    return UserRead.model_validate(await users.update_me(user, data))
+
+
+@router.get("", responses=error_responses(401, 403, 422, 429))
+async def list_users(
+    params: Annotated[UserListParams, Query()], _: AdminUser, users: UserServiceDep
+) -> Page[UserRead]:
+    """List users, filtered and sorted (admins only)."""
+    return await users.list(params)
+
+
+@router.get("/{user_id}", responses=error_responses(401, 403, 404, 422, 429))
+async def read_user(user_id: uuid.UUID, _: AdminUser, users: UserServiceDep) -> UserRead:
+    """Return one user (admins only)."""
+    return UserRead.model_validate(await users.get(user_id))
+
+
+@router.patch("/{user_id}", responses=error_responses(401, 403, 404, 409, 422, 429))
+async def update_user(
+    user_id: uuid.UUID, data: UserUpdateAdmin, admin: AdminUser, users: UserServiceDep
+) -> UserRead:
+    """Change any user, including role and active flag (admins only)."""
+    return UserRead.model_validate(await users.update(user_id, data, actor=admin))
+
+
+@router.delete(
+    "/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(401, 403, 404, 409, 422, 429),
+)
+async def delete_user(user_id: uuid.UUID, admin: AdminUser, users: UserServiceDep) -> None:
+    """Delete a user and everything they own (admins only)."""
+    await users.delete(user_id, actor=admin)

@@ -1,0 +1,13 @@
+"""Every v1 route, under /api/v1, each counted against the default rate limit."""
+
+from fastapi import APIRouter, Depends
+
+from app.api.v1.endpoints import auth, {% if cookiecutter.example_resource %}items, {% endif %}users
+from app.core.rate_limit import default_rate_limit
+
+api_router = APIRouter(prefix="/api/v1", dependencies=[Depends(default_rate_limit)])
+api_router.include_router(auth.router)
+api_router.include_router(users.router)
+{%- if cookiecutter.example_resource %}
+api_router.include_router(items.router)
+{%- endif %}

@@ -1,0 +1,84 @@
+"""Operator commands: `python -m app.cli {create-db,superuser,prune-tokens}`."""
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from app.core.config import Settings, get_settings
+from app.db.base import utcnow
+from app.db.session import create_database
+from app.repositories.refresh_tokens import RefreshTokenRepository
+from app.services.users import UserService
+
+logger = logging.getLogger("app.cli")
+
+
+async def create_db(url: str) -> bool:
+    """Creates the PostgreSQL database named in `url` if it does not exist; True if created."""
+    target = make_url(url)
+    # CREATE DATABASE cannot run inside a transaction, hence AUTOCOMMIT on the maintenance db.
+    server = create_async_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with server.connect() as conn:
+            exists = await conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
+            )
+            if not exists:
+                name = conn.dialect.identifier_preparer.quote(str(target.database))
+                await conn.execute(text(f"CREATE DATABASE {name}"))
+    finally:
+        await server.dispose()
+    return not exists
+
+
+async def create_superuser(settings: Settings) -> int:
+    if not settings.first_superuser_password:
+        print(
+            "FIRST_SUPERUSER_PASSWORD is empty: set it in .env or the environment.", file=sys.stderr
+        )
+        return 1
+    database = create_database(settings)
+    try:
+        async with database.transaction() as session:
+            service = UserService(session, settings)
+            user, created = await service.ensure_superuser(
+                settings.first_superuser_email, settings.first_superuser_password
+            )
+    finally:
+        await database.engine.dispose()
+    print(f"{'Created' if created else 'Already present'}: admin {user.email}")
+    return 0
+
+
+async def prune_tokens(settings: Settings) -> int:
+    database = create_database(settings)
+    try:
+        async with database.transaction() as session:
+            removed = await RefreshTokenRepository(session).delete_expired(utcnow())
+    finally:
+        await database.engine.dispose()
+    print(f"Removed {removed} expired refresh tokens")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app.cli")
+    parser.add_argument("command", choices=["create-db", "superuser", "prune-tokens"])
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    if args.command == "create-db":
+        created = asyncio.run(create_db(settings.database_url))
+        print(f"Database {'created' if created else 'already exists'}")
+        return 0
+    if args.command == "superuser":
+        return asyncio.run(create_superuser(settings))
+    return asyncio.run(prune_tokens(settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Settings read from the environment and `.env` (environment wins)."""
+
+from enum import StrEnum
+from functools import lru_cache
+from typing import Annotated, Self
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+# Secrets that ship in examples; production refuses every one of them.
+KNOWN_WEAK_SECRETS = frozenset({"change-me", "changeme", "secret", "dev-secret-change-me"})
+MIN_SECRET_LENGTH = 32
+
+
+class Environment(StrEnum):
+    LOCAL = "local"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    project_name: str = "{{ cookiecutter.project_name }}"
+    environment: Environment = Environment.LOCAL
+    debug: bool = False
+
+    database_url: str = "{{ cookiecutter.__database_url }}"
+    # Empty means: the same server, database name + "_test".
+    test_database_url: str = ""
+    db_pool_size: int = Field(default=5, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    secret_key: str = "dev-secret-change-me"
+    jwt_algorithm: str = "HS256"
+    jwt_issuer: str = "{{ cookiecutter.project_slug }}"
+    jwt_audience: str = "{{ cookiecutter.project_slug }}-api"
+    jwt_leeway_seconds: int = Field(default=10, ge=0, le=300)
+    access_token_expire_minutes: int = Field(default=15, ge=1, le=60)
+    refresh_token_expire_days: int = Field(default=14, ge=1, le=90)
+    bcrypt_rounds: int = Field(default=12, ge=4, le=16)
+
+    cors_origins: Annotated[list[str], NoDecode] = []
+    docs_enabled: bool = True
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+
+    rate_limit_enabled: bool = True
+    rate_limit_default: str = "120/minute"
+    rate_limit_auth: str = "10/minute"
+    rate_limit_storage_url: str = "{{ 'redis://127.0.0.1:6379/0' if cookiecutter.rate_limit_storage == 'redis' else 'memory://' }}"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+    log_level: str = "INFO"
+    log_json: bool | None = None
+    access_log: bool = True
+
+    first_superuser_email: str = "admin@example.com"
+    first_superuser_password: str = ""
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Self:
+        if self.environment != Environment.PRODUCTION:
+            return self
+        if self.secret_key.lower() in KNOWN_WEAK_SECRETS or len(self.secret_key) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"SECRET_KEY must be a random value of at least {MIN_SECRET_LENGTH} characters in production"
+            )
+        if self.debug:
+            raise ValueError("DEBUG must be off in production")
+        if "*" in self.cors_origins:
+            raise ValueError("CORS_ORIGINS must list origins explicitly in production, not '*'")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == Environment.PRODUCTION
+
+    @property
+    def json_logs(self) -> bool:
+        return self.is_production if self.log_json is None else self.log_json
+
+    @property
+    def resolved_test_database_url(self) -> str:
+        if self.test_database_url:
+            return self.test_database_url
+        url = make_url(self.database_url)
+        return url.set(database=f"{url.database}_test").render_as_string(hide_password=False)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

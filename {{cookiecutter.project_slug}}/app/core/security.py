@@ -1,0 +1,136 @@
+"""Password hashing and JWTs. Pure functions of their inputs; no database, no HTTP."""
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any, Literal
+
+from jose import jwt
+from jose.exceptions import JOSEError
+from passlib.context import CryptContext
+from starlette.concurrency import run_in_threadpool
+
+from app.core.config import Settings
+
+TokenType = Literal["access", "refresh"]
+# bcrypt only reads 72 bytes; longer secrets are refused at the schema, never truncated.
+MAX_PASSWORD_BYTES = 72
+
+
+class InvalidTokenError(Exception):
+    """Any reason a token cannot be trusted. The message is for logs, never for clients."""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    subject: str
+    token_id: str
+    token_type: TokenType
+    expires_at: datetime
+    family_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: str
+    claims: TokenClaims
+
+
+@lru_cache(maxsize=4)
+def _password_context(rounds: int) -> CryptContext:
+    return CryptContext(schemes=["bcrypt"], deprecated="auto", bcrypt__rounds=rounds)
+
+
+@lru_cache(maxsize=4)
+def _dummy_hash(rounds: int) -> str:
+    """A real hash to verify against when the account does not exist (equal timing)."""
+    return str(_password_context(rounds).hash(uuid.uuid4().hex))
+
+
+async def hash_password(password: str, settings: Settings) -> str:
+    context = _password_context(settings.bcrypt_rounds)
+    return str(await run_in_threadpool(context.hash, password))
+
+
+async def verify_password(password: str, hashed: str | None, settings: Settings) -> bool:
+    """Checks a password; with `hashed=None` burns the same time and returns False."""
+    context = _password_context(settings.bcrypt_rounds)
+    if len(password.encode()) > MAX_PASSWORD_BYTES:
+        return False
+    target = hashed if hashed is not None else _dummy_hash(settings.bcrypt_rounds)
+    matches = bool(await run_in_threadpool(context.verify, password, target))
+    return matches and hashed is not None
+
+
+def hash_token(token: str) -> str:
+    """Refresh tokens are stored as SHA-256: they are long random values, so no salt is needed."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(
+    subject: str,
+    token_type: TokenType,
+    settings: Settings,
+    *,
+    family_id: str | None = None,
+) -> IssuedToken:
+    now = datetime.now(UTC)
+    lifetime = (
+        timedelta(minutes=settings.access_token_expire_minutes)
+        if token_type == "access"
+        else timedelta(days=settings.refresh_token_expire_days)
+    )
+    claims = TokenClaims(
+        subject=subject,
+        token_id=uuid.uuid4().hex,
+        token_type=token_type,
+        expires_at=now + lifetime,
+        family_id=family_id,
+    )
+    payload: dict[str, Any] = {
+        "sub": subject,
+        "jti": claims.token_id,
+        "type": token_type,
+        "iat": now,
+        "exp": claims.expires_at,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+    }
+    if family_id is not None:
+        payload["fam"] = family_id
+    token = jwt.encode(payload, settings.secret_key, algorithm=settings.jwt_algorithm)
+    return IssuedToken(token=token, claims=claims)
+
+
+def decode_token(token: str, expected_type: TokenType, settings: Settings) -> TokenClaims:
+    try:
+        payload = jwt.decode(
+            token,
+            settings.secret_key,
+            algorithms=[settings.jwt_algorithm],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={
+                "require_exp": True,
+                "require_iat": True,
+                "require_sub": True,
+                "require_jti": True,
+                "leeway": settings.jwt_leeway_seconds,
+            },
+        )
+    except JOSEError as exc:  # JWKError (algorithm confusion) is not a JWTError
+        raise InvalidTokenError(str(exc)) from exc
+    if payload.get("type") != expected_type:
+        raise InvalidTokenError(f"expected a {expected_type} token")
+    family_id = payload.get("fam")
+    if expected_type == "refresh" and not isinstance(family_id, str):
+        raise InvalidTokenError("refresh token without family")
+    return TokenClaims(
+        subject=str(payload["sub"]),
+        token_id=str(payload["jti"]),
+        token_type=expected_type,
+        expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
+        family_id=family_id,
+    )

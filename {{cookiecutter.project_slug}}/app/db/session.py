@@ -1,0 +1,48 @@
+"""Engine and session factory. One engine per process; one session (one transaction) per request."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from app.core.config import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session whose work is committed if the block succeeds and rolled back if it raises."""
+        async with self.sessions() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+
+def create_engine(url: str, settings: Settings) -> AsyncEngine:
+    return create_async_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
+        pool_pre_ping=True,
+    )
+
+
+def create_database(settings: Settings, url: str | None = None) -> Database:
+    engine = create_engine(url or settings.database_url, settings)
+    # Without expire_on_commit=False, reading an attribute after commit needs I/O (MissingGreenlet).
+    sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    return Database(engine=engine, sessions=sessions)

@@ -1,0 +1,71 @@
+"""Application factory: settings, logging, middleware, error handlers, routers, lifespan."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+from app.api import health
+from app.api.v1.router import api_router
+from app.core.config import Settings, get_settings
+from app.core.exceptions import register_exception_handlers
+from app.core.logging import configure_logging
+from app.core.middleware import (
+    BodySizeLimitMiddleware,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+)
+from app.core.rate_limit import build_limiter
+from app.db.session import create_database
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    await app.state.db.engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings)
+    docs = settings.docs_enabled
+    app = FastAPI(
+        title=settings.project_name,
+        version="0.1.0",
+        description="{{ cookiecutter.description }}",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+        swagger_ui_parameters={"persistAuthorization": True},
+    )
+    app.state.settings = settings
+    app.state.db = create_database(settings)
+    app.state.limiter = build_limiter(settings)
+
+    register_exception_handlers(app)
+    # Health first: the cheapest routes are matched before the API routers are walked.
+    app.include_router(health.router)
+    app.include_router(api_router)
+    _add_middleware(app, settings)
+    return app
+
+
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
+    """Added innermost first; the request id layer wraps everything but the security headers."""
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
+    app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
+
+
+app = create_app()

@@ -1,0 +1,7 @@
+"""Every model, imported so `Base.metadata` (and Alembic) sees all tables."""
+
+{% if cookiecutter.example_resource %}from app.models.items import Item
+{% endif %}from app.models.refresh_tokens import RefreshToken
+from app.models.users import Role, User
+
+__all__ = [{% if cookiecutter.example_resource %}"Item", {% endif %}"RefreshToken", "Role", "User"]

@@ -1,0 +1,31 @@
+from enum import StrEnum
+
+from sqlalchemy import Boolean, Enum, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base, Timestamps, UUIDPrimaryKey
+
+
+class Role(StrEnum):
+    USER = "user"
+    ADMIN = "admin"
+
+
+class User(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "users"
+
+    email: Mapped[str] = mapped_column(String(320), unique=True, index=True)
+    hashed_password: Mapped[str] = mapped_column(String(255))
+    full_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # Stored as text (not a native enum type) so adding a role needs no type migration.
+    role: Mapped[Role] = mapped_column(
+        Enum(
+            Role,
+            native_enum=False,
+            length=20,
+            values_callable=lambda roles: [r.value for r in roles],
+        ),
+        default=Role.USER,
+        server_default=Role.USER.value,
+    )
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")

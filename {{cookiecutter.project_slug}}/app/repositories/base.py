@@ -1,0 +1,71 @@
+"""Generic data access. Repositories run queries and return ORM objects or None; no rules, no HTTP."""
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Select, UnaryExpression, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from app.db.base import Base
+
+ModelT = TypeVar("ModelT", bound=Base)
+
+
+class Repository(Generic[ModelT]):
+    model: type[ModelT]
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, id_: uuid.UUID) -> ModelT | None:
+        return await self.session.get(self.model, id_)
+
+    async def get_by(self, *conditions: ColumnElement[bool]) -> ModelT | None:
+        result = await self.session.execute(select(self.model).where(*conditions).limit(1))
+        return result.scalar_one_or_none()
+
+    async def list(
+        self,
+        *,
+        conditions: Sequence[ColumnElement[bool]] = (),
+        order_by: Sequence[ColumnElement[Any] | InstrumentedAttribute[Any]] = (),
+        limit: int,
+        offset: int,
+    ) -> tuple[list[ModelT], int]:
+        """One page of rows and the total count for the same filters."""
+        query = self._select().where(*conditions)
+        total = await self.session.scalar(
+            select(func.count()).select_from(query.order_by(None).subquery())
+        )
+        rows = await self.session.scalars(query.order_by(*order_by).limit(limit).offset(offset))
+        return list(rows), total or 0
+
+    async def create(self, **values: Any) -> ModelT:
+        instance = self.model(**values)
+        self.session.add(instance)
+        await self.session.flush()
+        return instance
+
+    async def update(self, instance: ModelT, **values: Any) -> ModelT:
+        for name, value in values.items():
+            setattr(instance, name, value)
+        await self.session.flush()
+        return instance
+
+    async def delete(self, instance: ModelT) -> None:
+        await self.session.delete(instance)
+        await self.session.flush()
+
+    def _select(self) -> Select[ModelT]:
+        """The base query for lists; override to add eager loads."""
+        return select(self.model)
+
+
+def sort_clause(
+    sort: str, columns: Mapping[str, InstrumentedAttribute[Any]]
+) -> UnaryExpression[Any]:
+    """Turns an allow-listed `field` / `-field` into ORDER BY; unknown names raise KeyError."""
+    column = columns[sort.lstrip("-")]
+    return column.desc() if sort.startswith("-") else column.asc()

@@ -1,0 +1,64 @@
+"""Shapes shared by every resource: pages, list parameters and the error envelope."""
+
+from typing import Any, ClassVar, Generic, Self, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MAX_PAGE_SIZE = 100
+MAX_OFFSET = 100_000
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int = Field(description="Rows matching the filters, ignoring limit and offset.")
+    limit: int
+    offset: int
+
+
+class PageParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(20, ge=1, le=MAX_PAGE_SIZE, description="Rows per page.")
+    offset: int = Field(0, ge=0, le=MAX_OFFSET, description="Rows to skip.")
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["NOT_FOUND"])
+    message: str = Field(examples=["Item not found"])
+    details: Any = None
+    request_id: str | None = Field(default=None, examples=["3f9c0a8e2b4d4c1e9a7b6d5c4e3f2a1b"])
+
+
+class ErrorResponse(BaseModel):
+    """Every error the API returns has this shape."""
+
+    error: ErrorDetail
+
+
+def error_responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries for the errors an endpoint can return."""
+    return {code: {"model": ErrorResponse} for code in status_codes}
+
+
+class PatchModel(BaseModel):
+    """Partial update: omitted fields stay as they are; fields in `not_nullable` refuse null."""
+
+    model_config = ConfigDict(extra="forbid")
+    not_nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _refuse_null_for_required_columns(self) -> Self:
+        nulled = sorted(
+            name
+            for name in self.model_fields_set & self.not_nullable
+            if getattr(self, name) is None
+        )
+        if nulled:
+            raise ValueError(f"{', '.join(nulled)} cannot be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)

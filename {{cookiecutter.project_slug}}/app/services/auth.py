@@ -1,0 +1,107 @@
+"""Registration, login and the refresh-token lifecycle (rotation, reuse detection, revocation)."""
+
+import logging
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.core.exceptions import ConflictError, UnauthorizedError
+from app.core.security import (
+    InvalidTokenError,
+    create_token,
+    decode_token,
+    hash_password,
+    hash_token,
+    verify_password,
+)
+from app.db.base import utcnow
+from app.models.refresh_tokens import RefreshToken
+from app.models.users import User
+from app.repositories.refresh_tokens import RefreshTokenRepository
+from app.repositories.users import UserRepository
+from app.schemas.auth import TokenPair
+from app.schemas.users import UserCreate
+
+logger = logging.getLogger(__name__)
+
+BAD_CREDENTIALS = "Incorrect email or password"
+BAD_REFRESH_TOKEN = "Invalid or expired refresh token"
+
+
+class AuthService:
+    def __init__(self, session: AsyncSession, settings: Settings) -> None:
+        self.session = session
+        self.settings = settings
+        self.users = UserRepository(session)
+        self.tokens = RefreshTokenRepository(session)
+
+    async def register(self, data: UserCreate) -> User:
+        if await self.users.get_by_email(data.email) is not None:
+            raise ConflictError("An account with this email already exists", code="EMAIL_TAKEN")
+        hashed = await hash_password(data.password, self.settings)
+        return await self.users.create(
+            email=data.email, hashed_password=hashed, full_name=data.full_name
+        )
+
+    async def login(self, email: str, password: str) -> TokenPair:
+        """Same answer, same cost, whether the email is unknown or the password is wrong."""
+        user = await self.users.get_by_email(email.strip().lower())
+        valid = await verify_password(
+            password, user.hashed_password if user else None, self.settings
+        )
+        if user is None or not valid or not user.is_active:
+            raise UnauthorizedError(BAD_CREDENTIALS)
+        return await self._issue_pair(user, family_id=uuid.uuid4())
+
+    async def refresh(self, refresh_token: str) -> TokenPair:
+        """Rotates a refresh token. Presenting a rotated one again revokes its whole family."""
+        record = await self._valid_record(refresh_token)
+        user = await self.users.get(record.user_id)
+        if user is None or not user.is_active:
+            raise UnauthorizedError(BAD_REFRESH_TOKEN)
+        record.revoked_at = utcnow()
+        return await self._issue_pair(user, family_id=record.family_id)
+
+    async def logout(self, refresh_token: str) -> None:
+        record = await self._valid_record(refresh_token)
+        await self.tokens.revoke_family(record.family_id)
+
+    async def logout_everywhere(self, user: User) -> None:
+        await self.tokens.revoke_all_for_user(user.id)
+
+    async def _valid_record(self, refresh_token: str) -> RefreshToken:
+        try:
+            claims = decode_token(refresh_token, "refresh", self.settings)
+        except InvalidTokenError as exc:
+            logger.info("Refused refresh token: %s", exc)
+            raise UnauthorizedError(BAD_REFRESH_TOKEN) from exc
+        record = await self.tokens.get_for_update(uuid.UUID(claims.token_id))
+        if record is None or record.token_hash != hash_token(refresh_token):
+            raise UnauthorizedError(BAD_REFRESH_TOKEN)
+        if record.revoked_at is not None:
+            await self._revoke_family_after_reuse(record)
+        return record
+
+    async def _revoke_family_after_reuse(self, record: RefreshToken) -> None:
+        logger.warning("Refresh token reuse detected; revoking family %s", record.family_id)
+        await self.tokens.revoke_family(record.family_id)
+        # The request fails, but the revocation must survive the rollback that failure causes.
+        await self.session.commit()
+        raise UnauthorizedError(BAD_REFRESH_TOKEN)
+
+    async def _issue_pair(self, user: User, *, family_id: uuid.UUID) -> TokenPair:
+        access = create_token(str(user.id), "access", self.settings)
+        refresh = create_token(str(user.id), "refresh", self.settings, family_id=str(family_id))
+        await self.tokens.create(
+            id=uuid.UUID(refresh.claims.token_id),
+            user_id=user.id,
+            family_id=family_id,
+            token_hash=hash_token(refresh.token),
+            expires_at=refresh.claims.expires_at,
+        )
+        return TokenPair(
+            access_token=access.token,
+            refresh_token=refresh.token,
+            expires_in=self.settings.access_token_expire_minutes * 60,
+        )

@@ -1,0 +1,82 @@
+"""Rules about accounts: self-service changes, admin management, the first superuser."""
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.core.exceptions import BadRequestError, ConflictError, NotFoundError
+from app.core.security import hash_password, verify_password
+from app.models.users import Role, User
+from app.repositories.refresh_tokens import RefreshTokenRepository
+from app.repositories.users import UserRepository
+from app.schemas.common import Page
+from app.schemas.users import UserListParams, UserRead, UserUpdateAdmin, UserUpdateMe
+
+
+class UserService:
+    def __init__(self, session: AsyncSession, settings: Settings) -> None:
+        self.settings = settings
+        self.users = UserRepository(session)
+        self.tokens = RefreshTokenRepository(session)
+
+    async def update_me(self, user: User, data: UserUpdateMe) -> User:
+        changes = data.changes()
+        changes.pop("current_password", None)
+        if "email" in changes:
+            await self._ensure_email_free(changes["email"], user)
+        if "password" in changes:
+            if not await verify_password(
+                data.current_password or "", user.hashed_password, self.settings
+            ):
+                raise BadRequestError("The current password is wrong", code="WRONG_PASSWORD")
+            changes["hashed_password"] = await hash_password(changes.pop("password"), self.settings)
+            # A new password ends every session that used the old one.
+            await self.tokens.revoke_all_for_user(user.id)
+        return await self.users.update(user, **changes)
+
+    async def list(self, params: UserListParams) -> Page[UserRead]:
+        rows, total = await self.users.search(params)
+        items = [UserRead.model_validate(row) for row in rows]
+        return Page(items=items, total=total, limit=params.limit, offset=params.offset)
+
+    async def get(self, user_id: uuid.UUID) -> User:
+        user = await self.users.get(user_id)
+        if user is None:
+            raise NotFoundError("User not found")
+        return user
+
+    async def update(self, user_id: uuid.UUID, data: UserUpdateAdmin, *, actor: User) -> User:
+        user = await self.get(user_id)
+        changes = data.changes()
+        if user.id == actor.id and (
+            changes.get("role", Role.ADMIN) != Role.ADMIN or changes.get("is_active") is False
+        ):
+            raise ConflictError(
+                "Admins cannot demote or deactivate themselves", code="SELF_LOCKOUT"
+            )
+        if "email" in changes:
+            await self._ensure_email_free(changes["email"], user)
+        if changes.get("is_active") is False:
+            await self.tokens.revoke_all_for_user(user.id)
+        return await self.users.update(user, **changes)
+
+    async def delete(self, user_id: uuid.UUID, *, actor: User) -> None:
+        user = await self.get(user_id)
+        if user.id == actor.id:
+            raise ConflictError("Admins cannot delete themselves", code="SELF_LOCKOUT")
+        await self.users.delete(user)
+
+    async def ensure_superuser(self, email: str, password: str) -> tuple[User, bool]:
+        """Creates the admin if missing; returns (user, created). Running it twice is harmless."""
+        existing = await self.users.get_by_email(email)
+        if existing is not None:
+            return existing, False
+        hashed = await hash_password(password, self.settings)
+        user = await self.users.create(email=email, hashed_password=hashed, role=Role.ADMIN)
+        return user, True
+
+    async def _ensure_email_free(self, email: str, user: User) -> None:
+        other = await self.users.get_by_email(email)
+        if other is not None and other.id != user.id:
+            raise ConflictError("An account with this email already exists", code="EMAIL_TAKEN")

@@ -1,0 +1,192 @@
+"""Test harness: a real database migrated once per run, and one rolled-back transaction per test.
+
+The app under test is the real app. Only its session factory is swapped for one bound to the
+test's connection, so every request commits into a savepoint that the test then rolls back.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from alembic.config import Config
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from alembic import command
+from app.cli import create_db
+from app.core.config import Environment, Settings, get_settings
+from app.core.security import create_token, hash_password
+from app.db.session import Database, create_engine
+from app.main import create_app
+from app.models.users import Role, User
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "correct horse battery"
+
+
+def make_test_settings(**overrides: object) -> Settings:
+    base = get_settings()
+    values: dict[str, object] = {
+        "environment": Environment.TEST,
+        "database_url": base.resolved_test_database_url,
+        "bcrypt_rounds": 4,
+        "access_log": False,
+        "cors_origins": ["https://app.example.com"],
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.attributes["database_url"] = database_url
+    config.attributes["configure_logger"] = False
+    return config
+
+
+async def reset_database(database_url: str) -> None:
+    """Creates the database if needed, empties it, and migrates it to head with Alembic."""
+    await create_db(database_url)
+    engine = create_engine(database_url, make_test_settings())
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+    await asyncio.to_thread(command.upgrade, alembic_config(database_url), "head")
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return make_test_settings()
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    await reset_database(settings.database_url)
+    engine = create_engine(settings.database_url, settings)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    async with engine.connect() as conn:
+        transaction = await conn.begin()
+        yield conn
+        await transaction.rollback()
+
+
+@pytest.fixture
+def sessions(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    # Commits inside the app release a savepoint; the outer transaction is rolled back later.
+    return async_sessionmaker(
+        bind=connection,
+        expire_on_commit=False,
+        autoflush=False,
+        join_transaction_mode="create_savepoint",
+    )
+
+
+@pytest.fixture
+async def session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with sessions() as session:
+        yield session
+
+
+@pytest.fixture
+def app_factory(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> Callable[..., FastAPI]:
+    """Builds the real app with optional setting overrides, wired to the test transaction."""
+
+    def build(**overrides: object) -> FastAPI:
+        app_settings = Settings(**{**settings.model_dump(), **overrides}) if overrides else settings
+        app = create_app(app_settings)
+        app.state.db = Database(engine=app.state.db.engine, sessions=sessions)
+        return app
+
+    return build
+
+
+@pytest.fixture
+def app(app_factory: Callable[..., FastAPI]) -> FastAPI:
+    return app_factory()
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
+    async with (
+        app.router.lifespan_context(app),
+        AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver") as client,
+    ):
+        yield client
+
+
+async def make_user(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    email: str,
+    role: Role = Role.USER,
+    is_active: bool = True,
+) -> User:
+    user = User(
+        email=email,
+        hashed_password=await hash_password(PASSWORD, settings),
+        full_name=email.split("@")[0].title(),
+        role=role,
+        is_active=is_active,
+    )
+    session.add(user)
+    await session.commit()
+    return user
+
+
+def auth_headers(user: User, settings: Settings) -> dict[str, str]:
+    token = create_token(str(user.id), "access", settings).token
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+async def user(session: AsyncSession, settings: Settings) -> User:
+    return await make_user(session, settings, email="user@example.com")
+
+
+@pytest.fixture
+async def other_user(session: AsyncSession, settings: Settings) -> User:
+    return await make_user(session, settings, email="other@example.com")
+
+
+@pytest.fixture
+async def admin(session: AsyncSession, settings: Settings) -> User:
+    return await make_user(session, settings, email="admin@example.com", role=Role.ADMIN)
+
+
+@pytest.fixture
+def user_headers(user: User, settings: Settings) -> dict[str, str]:
+    return auth_headers(user, settings)
+
+
+@pytest.fixture
+def other_headers(other_user: User, settings: Settings) -> dict[str, str]:
+    return auth_headers(other_user, settings)
+
+
+@pytest.fixture
+def admin_headers(admin: User, settings: Settings) -> dict[str, str]:
+    return auth_headers(admin, settings)
+
+
+def assert_error(response_json: dict[str, object], code: str) -> None:
+    """Checks the one error envelope every failure must use."""
+    assert set(response_json) == {"error"}
+    error = response_json["error"]
+    assert isinstance(error, dict)
+    assert set(error) == {"code", "message", "details", "request_id"}
+    assert error["code"] == code
+    assert isinstance(error["message"], str)
+    assert error["message"]
+    assert error["request_id"]

@@ -1,0 +1,97 @@
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from jose import jwt
+
+from app.core.config import Settings
+from app.core.security import (
+    InvalidTokenError,
+    create_token,
+    decode_token,
+    hash_password,
+    hash_token,
+    verify_password,
+)
+
+
+async def test_hash_is_bcrypt_and_verifies(settings: Settings) -> None:
+    hashed = await hash_password("s3cret password", settings)
+    assert hashed.startswith("$2b$")
+    assert await verify_password("s3cret password", hashed, settings)
+    assert not await verify_password("wrong password", hashed, settings)
+
+
+async def test_verify_against_no_hash_is_false(settings: Settings) -> None:
+    assert not await verify_password("anything at all", None, settings)
+
+
+async def test_over_long_password_fails_verification_instead_of_raising(settings: Settings) -> None:
+    hashed = await hash_password("x" * 72, settings)
+    assert not await verify_password("x" * 73, hashed, settings)
+
+
+def test_token_round_trip(settings: Settings) -> None:
+    issued = create_token("user-1", "refresh", settings, family_id="fam-1")
+    claims = decode_token(issued.token, "refresh", settings)
+    assert claims.subject == "user-1"
+    assert claims.family_id == "fam-1"
+    assert claims.token_id == issued.claims.token_id
+
+
+def test_access_token_is_not_a_refresh_token(settings: Settings) -> None:
+    token = create_token("user-1", "access", settings).token
+    with pytest.raises(InvalidTokenError):
+        decode_token(token, "refresh", settings)
+
+
+def _forge(settings: Settings, **changes: object) -> str:
+    now = datetime.now(UTC)
+    claims: dict[str, object] = {
+        "sub": "user-1",
+        "jti": "j",
+        "type": "access",
+        "iat": now,
+        "exp": now + timedelta(minutes=5),
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+    }
+    key = str(changes.pop("key", settings.secret_key))
+    claims.update(changes)
+    claims = {name: value for name, value in claims.items() if value is not None}
+    return jwt.encode(claims, key, algorithm="HS256")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"key": "another-key-entirely-another-key-entirely"},
+        {"exp": datetime.now(UTC) - timedelta(minutes=5)},
+        {"exp": None},
+        {"iss": "someone-else"},
+        {"aud": "another-api"},
+        {"type": "refresh"},
+        {"sub": None},
+    ],
+    ids=["wrong-key", "expired", "no-exp", "issuer", "audience", "type", "no-sub"],
+)
+def test_tampered_tokens_are_refused(settings: Settings, changes: dict[str, object]) -> None:
+    with pytest.raises(InvalidTokenError):
+        decode_token(_forge(settings, **changes), "access", settings)
+
+
+def test_alg_none_is_refused(settings: Settings) -> None:
+    def part(data: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    header = part({"alg": "none", "typ": "JWT"})
+    payload = part({"sub": "u", "type": "access", "exp": 9999999999, "jti": "j", "iat": 1})
+    with pytest.raises(InvalidTokenError):
+        decode_token(f"{header}.{payload}.", "access", settings)
+
+
+def test_refresh_tokens_are_stored_as_sha256() -> None:
+    assert hash_token("abc") == hash_token("abc")
+    assert len(hash_token("abc")) == 64
+    assert hash_token("abc") != hash_token("abd")

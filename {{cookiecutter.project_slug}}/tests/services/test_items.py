@@ -1,0 +1,44 @@
+import uuid
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.exceptions import NotFoundError
+from app.models.users import User
+from app.schemas.items import ItemCreate, ItemListParams, ItemUpdate
+from app.services.items import ItemService
+
+
+async def test_owner_and_admin_reach_an_item_others_do_not(
+    session: AsyncSession, user: User, other_user: User, admin: User
+) -> None:
+    items = ItemService(session)
+    item = await items.create(user, ItemCreate(title="mine"))
+    assert (await items.get(user, item.id)).id == item.id
+    assert (await items.get(admin, item.id)).id == item.id
+    with pytest.raises(NotFoundError):
+        await items.get(other_user, item.id)
+
+
+async def test_update_changes_only_sent_fields(session: AsyncSession, user: User) -> None:
+    items = ItemService(session)
+    item = await items.create(user, ItemCreate(title="t", description="d"))
+    updated = await items.update(user, item.id, ItemUpdate(title="new"))
+    assert updated.title == "new"
+    assert updated.description == "d"
+
+
+async def test_delete_of_a_missing_item_is_not_found(session: AsyncSession, user: User) -> None:
+    with pytest.raises(NotFoundError):
+        await ItemService(session).delete(user, uuid.uuid4())
+
+
+async def test_list_counts_only_the_users_items(
+    session: AsyncSession, user: User, other_user: User
+) -> None:
+    items = ItemService(session)
+    await items.create(user, ItemCreate(title="a"))
+    await items.create(other_user, ItemCreate(title="b"))
+    page = await items.list(user, ItemListParams())
+    assert page.total == 1
+    assert page.items[0].title == "a"
