@@ -27,7 +27,7 @@ class PageParams(BaseModel):
 
 class ErrorDetail(BaseModel):
     code: str = Field(examples=["NOT_FOUND"])
-    message: str = Field(examples=["Item not found"])
+    message: str = Field(examples=["User not found"])
     details: Any = None
     request_id: str | None = Field(default=None, examples=["3f9c0a8e2b4d4c1e9a7b6d5c4e3f2a1b"])
 

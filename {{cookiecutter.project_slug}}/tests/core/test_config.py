@@ -4,36 +4,50 @@ from pydantic import ValidationError
 from app.core.config import Environment, Settings
 
 
-def test_production_refuses_the_default_secret() -> None:
+def settings(**values: object) -> Settings:
+    """Settings from explicit values and the environment only, ignoring the project's .env."""
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("secret", ["change-me", "dev-secret-change-me", "secret"])
+def test_production_refuses_a_default_or_example_secret(secret: str) -> None:
     with pytest.raises(ValidationError, match="SECRET_KEY"):
-        Settings(environment=Environment.PRODUCTION)
+        settings(environment=Environment.PRODUCTION, secret_key=secret)
+
+
+def test_production_refuses_the_built_in_default_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(ValidationError, match="SECRET_KEY"):
+        settings(environment=Environment.PRODUCTION)
 
 
 def test_production_refuses_a_short_secret() -> None:
     with pytest.raises(ValidationError, match="SECRET_KEY"):
-        Settings(environment=Environment.PRODUCTION, secret_key="short-but-not-default")
+        settings(environment=Environment.PRODUCTION, secret_key="short-but-not-default")
 
 
 def test_production_refuses_debug() -> None:
     with pytest.raises(ValidationError, match="DEBUG"):
-        Settings(environment=Environment.PRODUCTION, secret_key="k" * 40, debug=True)
+        settings(environment=Environment.PRODUCTION, secret_key="k" * 40, debug=True)
 
 
 def test_production_accepts_a_strong_secret() -> None:
-    settings = Settings(environment=Environment.PRODUCTION, secret_key="k" * 40)
-    assert settings.is_production
-    assert settings.json_logs
+    production = settings(environment=Environment.PRODUCTION, secret_key="k" * 40)
+    assert production.is_production
+    assert production.json_logs
 
 
 def test_test_database_defaults_to_a_sibling_database() -> None:
-    settings = Settings(
+    configured = settings(
         database_url="postgresql+asyncpg://u:p%40ss@db:5432/shop", test_database_url=""
     )
-    assert settings.resolved_test_database_url == "postgresql+asyncpg://u:p%40ss@db:5432/shop_test"
+    assert (
+        configured.resolved_test_database_url == "postgresql+asyncpg://u:p%40ss@db:5432/shop_test"
+    )
 
 
 def test_cors_origins_accept_a_comma_separated_environment_value(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("CORS_ORIGINS", "https://a.example.com, https://b.example.com")
-    assert Settings().cors_origins == ["https://a.example.com", "https://b.example.com"]
+    assert settings().cors_origins == ["https://a.example.com", "https://b.example.com"]

@@ -1,0 +1,33 @@
+# Template repository: bake a project, run every test of the template and of its bakes.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+OUT ?= build
+# Parallel workers for the template tests (each bake runs its own suite).
+WORKERS ?= 2
+
+.DEFAULT_GOAL := help
+.PHONY: help install bake test lint
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv with the template's pinned tooling
+
+bake: $(STAMP) ## Bake the default project into $(OUT)/ (answers: make bake ARGS="database=sqlite")
+	$(BIN)/cookiecutter --no-input --overwrite-if-exists --output-dir $(OUT) . $(ARGS)
+
+test: $(STAMP) lint ## Lint the template's code, then bake every variant and run its checks and tests
+	$(BIN)/pytest -n $(WORKERS) --dist loadgroup $(ARGS)
+
+lint: $(STAMP) ## ruff and mypy on hooks/ and tests/
+	$(BIN)/ruff check hooks tests
+	$(BIN)/ruff format --check hooks tests
+	$(BIN)/mypy hooks tests

@@ -1,0 +1,90 @@
+"""Baking, running and inspecting projects, shared by the template tests."""
+
+import hashlib
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
+CACHE_DIR = TEMPLATE_ROOT / ".cache"
+# Leftover Jinja in a baked file is always a bug.
+TEMPLATE_SYNTAX = re.compile(r"\{\{|\{%|%\}|\{#|cookiecutter\.")
+BINARY_SUFFIXES = {".png", ".jpg", ".ico", ".pyc", ".db"}
+SKIPPED_DIRS = {".venv", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".git"}
+
+
+def project_files(project: Path) -> Iterator[Path]:
+    for path in sorted(project.rglob("*")):
+        if path.is_file() and not SKIPPED_DIRS & set(path.relative_to(project).parts):
+            yield path
+
+
+def leftover_template_syntax(project: Path) -> list[str]:
+    """`path:line: text` for every baked line that still holds template syntax."""
+    found = []
+    for path in project_files(project):
+        if path.suffix in BINARY_SUFFIXES:
+            continue
+        if path.name == "script.py.mako":  # Alembic's own template, not ours
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if TEMPLATE_SYNTAX.search(line):
+                found.append(f"{path.relative_to(project)}:{number}: {line.strip()}")
+    return found
+
+
+def run(
+    args: list[str],
+    cwd: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 900,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """Runs a command; on failure the assertion message carries its whole output."""
+    full_env = {**os.environ, **(env or {})}
+    result = subprocess.run(
+        args, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if check:
+        assert result.returncode == 0, (
+            f"{' '.join(args)} exited {result.returncode} in {cwd}\n"
+            f"--- stdout ---\n{result.stdout[-8000:]}\n--- stderr ---\n{result.stderr[-8000:]}"
+        )
+    return result
+
+
+def pinned_requirements(project: Path) -> list[str]:
+    """The baked project's pinned runtime and dev requirements, from its pyproject.toml."""
+    data: dict[str, Any] = tomllib.loads((project / "pyproject.toml").read_text())
+    project_table = data["project"]
+    return [*project_table["dependencies"], *project_table["optional-dependencies"]["dev"]]
+
+
+def shared_venv(project: Path) -> Path:
+    """A virtualenv with the project's pins, reused by every bake with the same pins."""
+    requirements = pinned_requirements(project)
+    key = hashlib.sha256("\n".join(sorted(requirements)).encode()).hexdigest()[:12]
+    venv = CACHE_DIR / f"baked-venv-{key}"
+    marker = venv / ".complete"
+    if not marker.exists():
+        run([sys.executable, "-m", "venv", "--clear", str(venv)], cwd=TEMPLATE_ROOT)
+        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+        run([*pip, "--upgrade", "pip"], cwd=TEMPLATE_ROOT)
+        run([*pip, *requirements], cwd=TEMPLATE_ROOT)
+        marker.touch()
+    return venv
+
+
+def venv_tool(venv: Path, tool: str) -> str:
+    return str(venv / "bin" / tool)
+
+
+def passed_count(pytest_output: str) -> int:
+    match = re.search(r"(\d+) passed", pytest_output)
+    return int(match.group(1)) if match else 0
