@@ -146,7 +146,7 @@ async def make_user(
 
 
 def auth_headers(user: User, settings: Settings) -> dict[str, str]:
-    token = create_token(str(user.id), "access", settings).token
+    token = create_token(str(user.id), "access", settings, version=user.token_version).token
     return {"Authorization": f"Bearer {token}"}
 
 

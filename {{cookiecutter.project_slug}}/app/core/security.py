@@ -15,6 +15,8 @@ from starlette.concurrency import run_in_threadpool
 from app.core.config import Settings
 
 TokenType = Literal["access", "refresh"]
+# Far above any token we issue (~400 bytes); a longer one is refused before any parsing.
+MAX_TOKEN_LENGTH = 2048
 # bcrypt only reads 72 bytes; longer secrets are refused at the schema, never truncated.
 MAX_PASSWORD_BYTES = 72
 
@@ -30,6 +32,8 @@ class TokenClaims:
     token_type: TokenType
     expires_at: datetime
     family_id: str | None = None
+    # Access tokens only: the user's token_version when issued. Bumping it ends them all early.
+    version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,7 @@ def create_token(
     settings: Settings,
     *,
     family_id: str | None = None,
+    version: int = 0,
 ) -> IssuedToken:
     now = datetime.now(UTC)
     lifetime = (
@@ -88,6 +93,7 @@ def create_token(
         token_type=token_type,
         expires_at=now + lifetime,
         family_id=family_id,
+        version=version if token_type == "access" else None,
     )
     payload: dict[str, Any] = {
         "sub": subject,
@@ -100,11 +106,16 @@ def create_token(
     }
     if family_id is not None:
         payload["fam"] = family_id
+    if claims.version is not None:
+        payload["ver"] = claims.version
     token = jwt.encode(payload, settings.secret_key, algorithm=settings.jwt_algorithm)
     return IssuedToken(token=token, claims=claims)
 
 
 def decode_token(token: str, expected_type: TokenType, settings: Settings) -> TokenClaims:
+    """Verifies signature, algorithm, expiry, issuer, audience and type; anything off raises."""
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise InvalidTokenError("token too long")
     try:
         payload = jwt.decode(
             token,
@@ -127,10 +138,15 @@ def decode_token(token: str, expected_type: TokenType, settings: Settings) -> To
     family_id = payload.get("fam")
     if expected_type == "refresh" and not isinstance(family_id, str):
         raise InvalidTokenError("refresh token without family")
+    version = payload.get("ver")
+    # type() rather than isinstance(): bool is an int subclass and `true` is no version.
+    if expected_type == "access" and type(version) is not int:
+        raise InvalidTokenError("access token without version")
     return TokenClaims(
         subject=str(payload["sub"]),
         token_id=str(payload["jti"]),
         token_type=expected_type,
         expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
         family_id=family_id,
+        version=version if expected_type == "access" else None,
     )

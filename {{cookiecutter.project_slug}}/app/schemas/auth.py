@@ -2,8 +2,24 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# Long enough for any token we issue, short enough to refuse junk early.
-MAX_TOKEN_LENGTH = 2048
+from app.core.security import MAX_TOKEN_LENGTH
+
+# Login refuses junk early but still answers 401 (not 422) to any password a person might type;
+# anything over bcrypt's 72 bytes simply never matches.
+MAX_LOGIN_PASSWORD_LENGTH = 1024
+MAX_EMAIL_LENGTH = 320
+
+
+class LoginForm(BaseModel):
+    """The OAuth2 password-flow form. Other form fields (grant_type, scope ...) are ignored."""
+
+    username: str = Field(
+        min_length=1,
+        max_length=MAX_EMAIL_LENGTH,
+        description="Your email address.",
+        examples=["ada@example.com"],
+    )
+    password: str = Field(min_length=1, max_length=MAX_LOGIN_PASSWORD_LENGTH)
 
 
 class TokenPair(BaseModel):

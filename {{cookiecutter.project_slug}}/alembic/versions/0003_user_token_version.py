@@ -1,0 +1,31 @@
+"""user token version
+
+Revision ID: 0003
+Revises: {% if cookiecutter.example_resource %}0002{% else %}0001{% endif %}
+Create Date: 2026-11-22
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from alembic import op
+
+revision: str = "0003"
+# Follows the items migration when the example resource is baked in, the first one otherwise.
+down_revision: str | None = "{% if cookiecutter.example_resource %}0002{% else %}0001{% endif %}"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # Existing rows start at 0. Access tokens issued before this migration carry no `ver` claim
+    # and are refused; their holders get new ones through /auth/refresh (refresh tokens still work).
+    op.add_column(
+        "users",
+        sa.Column("token_version", sa.Integer(), server_default="0", nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_column("users", "token_version")
