@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 from functools import lru_cache
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from limits import parse_many
 from pydantic import Field, field_validator, model_validator
@@ -35,7 +35,8 @@ class Settings(BaseSettings):
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
 
     secret_key: str = "dev-secret-change-me"
-    jwt_algorithm: str = "HS256"
+    # Shared-secret algorithms only: the key is SECRET_KEY, so RS*/ES*/none make no sense here.
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     jwt_issuer: str = "{{ cookiecutter.project_slug }}"
     jwt_audience: str = "{{ cookiecutter.project_slug }}-api"
     jwt_leeway_seconds: int = Field(default=10, ge=0, le=300)

@@ -61,7 +61,8 @@ async def hash_password(password: str, settings: Settings) -> str:
 async def verify_password(password: str, hashed: str | None, settings: Settings) -> bool:
     """Checks a password; with `hashed=None` burns the same time and returns False."""
     context = _password_context(settings.bcrypt_rounds)
-    if len(password.encode()) > MAX_PASSWORD_BYTES:
+    # bcrypt raises on both; neither can match a stored hash, whoever the account is.
+    if len(password.encode()) > MAX_PASSWORD_BYTES or "\x00" in password:
         return False
     target = hashed if hashed is not None else _dummy_hash(settings.bcrypt_rounds)
     matches = bool(await run_in_threadpool(context.verify, password, target))
@@ -142,11 +143,15 @@ def decode_token(token: str, expected_type: TokenType, settings: Settings) -> To
     # type() rather than isinstance(): bool is an int subclass and `true` is no version.
     if expected_type == "access" and type(version) is not int:
         raise InvalidTokenError("access token without version")
+    try:
+        expires_at = datetime.fromtimestamp(int(payload["exp"]), UTC)
+    except (OverflowError, OSError, ValueError) as exc:  # exp far past year 9999
+        raise InvalidTokenError("exp out of range") from exc
     return TokenClaims(
         subject=str(payload["sub"]),
         token_id=str(payload["jti"]),
         token_type=expected_type,
-        expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
+        expires_at=expires_at,
         family_id=family_id,
         version=version if expected_type == "access" else None,
     )

@@ -3,6 +3,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.security import MAX_TOKEN_LENGTH
+from app.schemas.common import InputModel
 
 # Login refuses junk early but still answers 401 (not 422) to any password a person might type;
 # anything over bcrypt's 72 bytes simply never matches.
@@ -10,8 +11,10 @@ MAX_LOGIN_PASSWORD_LENGTH = 1024
 MAX_EMAIL_LENGTH = 320
 
 
-class LoginForm(BaseModel):
+class LoginForm(InputModel):
     """The OAuth2 password-flow form. Other form fields (grant_type, scope ...) are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
 
     username: str = Field(
         min_length=1,
@@ -19,7 +22,9 @@ class LoginForm(BaseModel):
         description="Your email address.",
         examples=["ada@example.com"],
     )
-    password: str = Field(min_length=1, max_length=MAX_LOGIN_PASSWORD_LENGTH)
+    password: str = Field(
+        min_length=1, max_length=MAX_LOGIN_PASSWORD_LENGTH, json_schema_extra={"format": "password"}
+    )
 
 
 class TokenPair(BaseModel):
@@ -29,7 +34,5 @@ class TokenPair(BaseModel):
     expires_in: int = Field(description="Seconds until the access token expires.", examples=[900])
 
 
-class RefreshRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RefreshRequest(InputModel):
     refresh_token: str = Field(min_length=1, max_length=MAX_TOKEN_LENGTH)

@@ -8,7 +8,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, mod
 
 from app.core.security import MAX_PASSWORD_BYTES
 from app.models.users import Role
-from app.schemas.common import PageParams, PatchModel
+from app.schemas.common import InputModel, PageParams, PatchModel
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -38,9 +38,7 @@ Email = Annotated[
 FullName = Annotated[str, Field(max_length=200, examples=["Ada Lovelace"])]
 
 
-class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UserCreate(InputModel):
     email: Email
     password: Password
     full_name: FullName = ""
