@@ -12,8 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003"
-# Follows the items migration when the example resource is baked in, the first one otherwise.
-down_revision: str | None = "{% if cookiecutter.example_resource %}0002{% else %}0001{% endif %}"
+down_revision: str | None = "{% if cookiecutter.example_resource %}0002{% else %}0001{% endif %}"{# 0002 (items) exists only with the example resource #}
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

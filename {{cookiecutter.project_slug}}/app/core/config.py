@@ -82,7 +82,10 @@ class Settings(BaseSettings):
     def _refuse_unsafe_production(self) -> Self:
         if self.environment != Environment.PRODUCTION:
             return self
-        if self.secret_key.lower() in KNOWN_WEAK_SECRETS or len(self.secret_key) < MIN_SECRET_LENGTH:
+        if (
+            self.secret_key.lower() in KNOWN_WEAK_SECRETS
+            or len(self.secret_key) < MIN_SECRET_LENGTH
+        ):
             raise ValueError(
                 f"SECRET_KEY must be a random value of at least {MIN_SECRET_LENGTH} characters in production"
             )
