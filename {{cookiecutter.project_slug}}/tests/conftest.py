@@ -35,6 +35,9 @@ def make_test_settings(**overrides: object) -> Settings:
         "bcrypt_rounds": 4,
         "access_log": False,
         "cors_origins": ["https://app.example.com"],
+        # Each app built by a test gets fresh in-memory counters: with shared storage (Redis),
+        # logins from earlier tests and runs would spend the per-account and per-address limits.
+        "rate_limit_storage_url": "memory://",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
