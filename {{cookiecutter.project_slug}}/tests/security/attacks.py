@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import json
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from httpx import AsyncClient, Response
@@ -26,7 +27,7 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def sign(header: dict[str, object], claims: dict[str, object], key: str) -> str:
+def sign(header: Mapping[str, object], claims: Mapping[str, object], key: str) -> str:
     """Builds an HMAC-SHA256-signed JWT with any header, bypassing every library check."""
     head = _b64(json.dumps(header).encode())
     body = _b64(json.dumps(claims, default=str).encode())
@@ -34,7 +35,7 @@ def sign(header: dict[str, object], claims: dict[str, object], key: str) -> str:
     return f"{head}.{body}.{_b64(signature)}"
 
 
-def unsigned(claims: dict[str, object]) -> str:
+def unsigned(claims: Mapping[str, object]) -> str:
     """An `alg: none` token: header and claims, empty signature."""
     head = _b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
     return f"{head}.{_b64(json.dumps(claims).encode())}."
