@@ -9,8 +9,10 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient, Response
+from passlib.context import CryptContext
 
 from app.models.users import User
 from tests.conftest import PASSWORD
@@ -52,6 +54,26 @@ async def test_login_does_not_reveal_whether_an_email_exists(
     )
     assert_unauthorized(wrong_password, "Incorrect email or password")
     assert comparable(wrong_password) == comparable(unknown_email)
+
+
+async def test_unknown_email_costs_a_bcrypt_verification_too(
+    client: AsyncClient, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Timing: both paths run exactly one bcrypt verification (no timing assert, a count)."""
+    calls: list[str] = []
+    original = CryptContext.verify
+
+    def counting_verify(self: CryptContext, secret: str, hashed: str) -> bool:
+        calls.append(hashed)
+        return bool(original(self, secret, hashed))
+
+    monkeypatch.setattr(CryptContext, "verify", counting_verify)
+    for email in (user.email, "nobody@example.com"):
+        assert_unauthorized(
+            await client.post(LOGIN, data={"username": email, "password": "guess-123"})
+        )
+    assert len(calls) == 2
+    assert all(hashed.startswith("$2b$") for hashed in calls)
 
 
 async def test_registration_probing_is_rate_limited_per_address(
