@@ -23,7 +23,10 @@ class LoginForm(InputModel):
         examples=["ada@example.com"],
     )
     password: str = Field(
-        min_length=1, max_length=MAX_LOGIN_PASSWORD_LENGTH, json_schema_extra={"format": "password"}
+        min_length=1,
+        max_length=MAX_LOGIN_PASSWORD_LENGTH,
+        repr=False,
+        json_schema_extra={"format": "password"},
     )
 
 

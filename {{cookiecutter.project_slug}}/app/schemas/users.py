@@ -40,7 +40,8 @@ FullName = Annotated[str, Field(max_length=200, examples=["Ada Lovelace"])]
 
 class UserCreate(InputModel):
     email: Email
-    password: Password
+    # repr=False: a logged model must not carry the password with it.
+    password: Password = Field(repr=False)
     full_name: FullName = ""
 
 
@@ -51,8 +52,8 @@ class UserUpdateMe(PatchModel):
 
     email: Email | None = None
     full_name: FullName | None = None
-    password: Password | None = None
-    current_password: str | None = Field(default=None, max_length=MAX_PASSWORD_BYTES)
+    password: Password | None = Field(default=None, repr=False)
+    current_password: str | None = Field(default=None, max_length=MAX_PASSWORD_BYTES, repr=False)
 
     @model_validator(mode="after")
     def _current_password_with_new(self) -> Self:

@@ -13,6 +13,8 @@ from fastapi import FastAPI, Request
 from httpx import ASGITransport, AsyncClient
 
 from app.models.users import User
+from app.schemas.auth import LoginForm
+from app.schemas.users import UserCreate
 from tests.conftest import PASSWORD
 from tests.security.attacks import LOGOUT_ALL, ME, REFRESH, bearer, login
 
@@ -52,6 +54,11 @@ async def test_secrets_never_appear_in_logs(
         careless.info("auth header was %s", request.headers.get("authorization"))
         careless.info("login attempt", extra={"password": PASSWORD, "access_token": "x"})
         careless.info("form %s", {"username": "u", "password": PASSWORD})
+        careless.info(
+            "payload %s / %r",
+            UserCreate(email="a@example.com", password=PASSWORD),
+            LoginForm(username="u", password=PASSWORD),
+        )
         careless.info(
             "user %(username)s sent %(password)s", {"username": "u", "password": PASSWORD}
         )
