@@ -24,6 +24,7 @@ ITEMS_PATHS = (
     "tests/api/test_items.py",
     "tests/services/test_items.py",
     "tests/repositories/test_items.py",
+    "tests/security/test_items_idor.py",
 )
 DOCKER_PATHS = ("Dockerfile", ".dockerignore", "docker-compose.yml")
 GITHUB_CI_PATHS = (".github",)

@@ -35,6 +35,9 @@ def make_test_settings(**overrides: object) -> Settings:
         "bcrypt_rounds": 4,
         "access_log": False,
         "cors_origins": ["https://app.example.com"],
+        # Each app built by a test gets fresh in-memory counters: with shared storage (Redis),
+        # logins from earlier tests and runs would spend the per-account and per-address limits.
+        "rate_limit_storage_url": "memory://",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -146,7 +149,7 @@ async def make_user(
 
 
 def auth_headers(user: User, settings: Settings) -> dict[str, str]:
-    token = create_token(str(user.id), "access", settings).token
+    token = create_token(str(user.id), "access", settings, version=user.token_version).token
     return {"Authorization": f"Bearer {token}"}
 
 

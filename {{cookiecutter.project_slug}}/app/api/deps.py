@@ -47,7 +47,10 @@ async def get_current_user(
     session: SessionDep,
     settings: SettingsDep,
 ) -> User:
-    """The user named by a valid access token; 401 for a missing, bad or orphaned token."""
+    """The user named by a valid access token; 401 for a missing, bad, orphaned or outdated one.
+
+    Outdated: issued before the user's last logout-all, password change or deactivation.
+    """
     if not token:
         raise UnauthorizedError("Not authenticated")
     try:
@@ -56,7 +59,7 @@ async def get_current_user(
     except (InvalidTokenError, ValueError) as exc:
         raise UnauthorizedError() from exc
     user = await UserRepository(session).get(user_id)
-    if user is None:
+    if user is None or claims.version != user.token_version:
         raise UnauthorizedError()
     return user
 

@@ -2,8 +2,9 @@
 
 from enum import StrEnum
 from functools import lru_cache
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
+from limits import parse_many
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -34,7 +35,8 @@ class Settings(BaseSettings):
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
 
     secret_key: str = "dev-secret-change-me"
-    jwt_algorithm: str = "HS256"
+    # Shared-secret algorithms only: the key is SECRET_KEY, so RS*/ES*/none make no sense here.
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     jwt_issuer: str = "{{ cookiecutter.project_slug }}"
     jwt_audience: str = "{{ cookiecutter.project_slug }}-api"
     jwt_leeway_seconds: int = Field(default=10, ge=0, le=300)
@@ -49,6 +51,9 @@ class Settings(BaseSettings):
     rate_limit_enabled: bool = True
     rate_limit_default: str = "120/minute"
     rate_limit_auth: str = "10/minute"
+    # Counted per target account, whatever address the attempts come from. Tight enough to stop
+    # brute force, loose enough that an attacker can lock an owner out for minutes, not days.
+    rate_limit_login_account: str = "5/minute;30/hour"
     rate_limit_storage_url: str = "{{ 'redis://127.0.0.1:6379/0' if cookiecutter.rate_limit_storage == 'redis' else 'memory://' }}"
     redis_url: str = "redis://127.0.0.1:6379/0"
 
@@ -64,6 +69,13 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("rate_limit_default", "rate_limit_auth", "rate_limit_login_account")
+    @classmethod
+    def _parse_limits(cls, value: str) -> str:
+        """A typo in a limit fails at start-up, not as a 500 on the first request."""
+        parse_many(value)
         return value
 
     @model_validator(mode="after")

@@ -12,6 +12,8 @@ from app.core.request_context import current_request_id
 SENSITIVE_KEYS = re.compile(r"pass(word)?|secret|token|authorization|cookie|api[_-]?key", re.I)
 REDACTED = "[redacted]"
 BEARER_VALUE = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
+# A JWT logged bare (no "Bearer"): base64url JSON header `{"` always starts with "eyJ".
+JWT_VALUE = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 
 class RequestIdFilter(logging.Filter):
@@ -21,28 +23,33 @@ class RequestIdFilter(logging.Filter):
 
 
 class RedactSecretsFilter(logging.Filter):
-    """Scrubs secrets passed as `extra` fields or as bearer values inside messages."""
+    """Scrubs secrets passed as `extra` fields, under sensitive keys of logged dicts, and bearer
+    values or bare JWTs inside messages and their arguments."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         for key in list(vars(record)):
             if SENSITIVE_KEYS.search(key):
                 setattr(record, key, REDACTED)
-        if isinstance(record.msg, str) and "earer" in record.msg:
-            record.msg = BEARER_VALUE.sub(rf"\1{REDACTED}", record.msg)
-        if record.args:
-            record.args = tuple(_redact_arg(arg) for arg in _as_tuple(record.args))
+        if isinstance(record.msg, str):
+            record.msg = _scrub(record.msg)
+        if isinstance(record.args, dict):  # logger.info("%(name)s", mapping)
+            record.args = _redact_arg(record.args)
+        elif record.args:
+            record.args = tuple(_redact_arg(arg) for arg in record.args)
         return True
 
 
-def _as_tuple(args: Any) -> tuple[Any, ...]:
-    return args if isinstance(args, tuple) else (args,)
+def _scrub(text: str) -> str:
+    return JWT_VALUE.sub(REDACTED, BEARER_VALUE.sub(rf"\1{REDACTED}", text))
 
 
 def _redact_arg(arg: Any) -> Any:
     if isinstance(arg, str):
-        return BEARER_VALUE.sub(rf"\1{REDACTED}", arg)
+        return _scrub(arg)
     if isinstance(arg, dict):
-        return {k: REDACTED if SENSITIVE_KEYS.search(str(k)) else v for k, v in arg.items()}
+        return {
+            k: REDACTED if SENSITIVE_KEYS.search(str(k)) else _redact_arg(v) for k, v in arg.items()
+        }
     return arg
 
 

@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: request id + access log + last-resort errors, security headers, body limit.
+"""Pure ASGI middleware: request id + access log + last-resort errors, security headers, body
+limit, and CORS whose refusals use the error envelope.
 
 Pure ASGI (not BaseHTTPMiddleware) keeps streaming intact and costs one function call per layer.
 """
@@ -8,11 +9,18 @@ import re
 import time
 import uuid
 
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.exceptions import PayloadTooLargeError, error_response, internal_error_response
+from app.core.exceptions import (
+    BadRequestError,
+    PayloadTooLargeError,
+    error_response,
+    internal_error_response,
+)
 from app.core.request_context import bind_request_id, unbind_request_id
 
 access_logger = logging.getLogger("app.access")
@@ -152,3 +160,15 @@ class BodySizeLimitMiddleware:
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         error = PayloadTooLargeError(details={"max_bytes": self.max_bytes})
         await error_response(error)(scope, receive, send)
+
+
+class EnvelopeCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, except that a refused preflight answers in the error envelope."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        # Starlette's body names what was refused ("Disallowed CORS origin, headers").
+        reason = bytes(response.body).decode()
+        return error_response(BadRequestError(reason, code="CORS_REFUSED"))

@@ -15,6 +15,8 @@ from starlette.concurrency import run_in_threadpool
 from app.core.config import Settings
 
 TokenType = Literal["access", "refresh"]
+# Far above any token we issue (~400 bytes); a longer one is refused before any parsing.
+MAX_TOKEN_LENGTH = 2048
 # bcrypt only reads 72 bytes; longer secrets are refused at the schema, never truncated.
 MAX_PASSWORD_BYTES = 72
 
@@ -30,6 +32,8 @@ class TokenClaims:
     token_type: TokenType
     expires_at: datetime
     family_id: str | None = None
+    # Access tokens only: the user's token_version when issued. Bumping it ends them all early.
+    version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +61,8 @@ async def hash_password(password: str, settings: Settings) -> str:
 async def verify_password(password: str, hashed: str | None, settings: Settings) -> bool:
     """Checks a password; with `hashed=None` burns the same time and returns False."""
     context = _password_context(settings.bcrypt_rounds)
-    if len(password.encode()) > MAX_PASSWORD_BYTES:
+    # bcrypt raises on both; neither can match a stored hash, whoever the account is.
+    if len(password.encode()) > MAX_PASSWORD_BYTES or "\x00" in password:
         return False
     target = hashed if hashed is not None else _dummy_hash(settings.bcrypt_rounds)
     matches = bool(await run_in_threadpool(context.verify, password, target))
@@ -75,6 +80,7 @@ def create_token(
     settings: Settings,
     *,
     family_id: str | None = None,
+    version: int = 0,
 ) -> IssuedToken:
     now = datetime.now(UTC)
     lifetime = (
@@ -88,6 +94,7 @@ def create_token(
         token_type=token_type,
         expires_at=now + lifetime,
         family_id=family_id,
+        version=version if token_type == "access" else None,
     )
     payload: dict[str, Any] = {
         "sub": subject,
@@ -100,11 +107,16 @@ def create_token(
     }
     if family_id is not None:
         payload["fam"] = family_id
+    if claims.version is not None:
+        payload["ver"] = claims.version
     token = jwt.encode(payload, settings.secret_key, algorithm=settings.jwt_algorithm)
     return IssuedToken(token=token, claims=claims)
 
 
 def decode_token(token: str, expected_type: TokenType, settings: Settings) -> TokenClaims:
+    """Verifies signature, algorithm, expiry, issuer, audience and type; anything off raises."""
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise InvalidTokenError("token too long")
     try:
         payload = jwt.decode(
             token,
@@ -127,10 +139,19 @@ def decode_token(token: str, expected_type: TokenType, settings: Settings) -> To
     family_id = payload.get("fam")
     if expected_type == "refresh" and not isinstance(family_id, str):
         raise InvalidTokenError("refresh token without family")
+    version = payload.get("ver")
+    # type() rather than isinstance(): bool is an int subclass and `true` is no version.
+    if expected_type == "access" and type(version) is not int:
+        raise InvalidTokenError("access token without version")
+    try:
+        expires_at = datetime.fromtimestamp(int(payload["exp"]), UTC)
+    except (OverflowError, OSError, ValueError) as exc:  # exp far past year 9999
+        raise InvalidTokenError("exp out of range") from exc
     return TokenClaims(
         subject=str(payload["sub"]),
         token_id=str(payload["jti"]),
         token_type=expected_type,
-        expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
+        expires_at=expires_at,
         family_id=family_id,
+        version=version if expected_type == "access" else None,
     )

@@ -2,8 +2,32 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# Long enough for any token we issue, short enough to refuse junk early.
-MAX_TOKEN_LENGTH = 2048
+from app.core.security import MAX_TOKEN_LENGTH
+from app.schemas.common import InputModel
+
+# Login refuses junk early but still answers 401 (not 422) to any password a person might type;
+# anything over bcrypt's 72 bytes simply never matches.
+MAX_LOGIN_PASSWORD_LENGTH = 1024
+MAX_EMAIL_LENGTH = 320
+
+
+class LoginForm(InputModel):
+    """The OAuth2 password-flow form. Other form fields (grant_type, scope ...) are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    username: str = Field(
+        min_length=1,
+        max_length=MAX_EMAIL_LENGTH,
+        description="Your email address.",
+        examples=["ada@example.com"],
+    )
+    password: str = Field(
+        min_length=1,
+        max_length=MAX_LOGIN_PASSWORD_LENGTH,
+        repr=False,
+        json_schema_extra={"format": "password"},
+    )
 
 
 class TokenPair(BaseModel):
@@ -13,7 +37,5 @@ class TokenPair(BaseModel):
     expires_in: int = Field(description="Seconds until the access token expires.", examples=[900])
 
 
-class RefreshRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RefreshRequest(InputModel):
     refresh_token: str = Field(min_length=1, max_length=MAX_TOKEN_LENGTH)

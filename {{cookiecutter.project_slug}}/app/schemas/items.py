@@ -4,13 +4,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.schemas.common import PageParams, PatchModel
+from app.schemas.common import InputModel, PageParams, PatchModel
 
 Title = Annotated[str, Field(min_length=1, max_length=200, examples=["Buy milk"])]
 Description = Annotated[str, Field(max_length=5000, examples=["Two litres, semi-skimmed"])]
 
 
-class ItemCreate(BaseModel):
+class ItemCreate(InputModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     title: Title

@@ -8,7 +8,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, mod
 
 from app.core.security import MAX_PASSWORD_BYTES
 from app.models.users import Role
-from app.schemas.common import PageParams, PatchModel
+from app.schemas.common import InputModel, PageParams, PatchModel
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -38,11 +38,10 @@ Email = Annotated[
 FullName = Annotated[str, Field(max_length=200, examples=["Ada Lovelace"])]
 
 
-class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UserCreate(InputModel):
     email: Email
-    password: Password
+    # repr=False: a logged model must not carry the password with it.
+    password: Password = Field(repr=False)
     full_name: FullName = ""
 
 
@@ -53,8 +52,8 @@ class UserUpdateMe(PatchModel):
 
     email: Email | None = None
     full_name: FullName | None = None
-    password: Password | None = None
-    current_password: str | None = Field(default=None, max_length=MAX_PASSWORD_BYTES)
+    password: Password | None = Field(default=None, repr=False)
+    current_password: str | None = Field(default=None, max_length=MAX_PASSWORD_BYTES, repr=False)
 
     @model_validator(mode="after")
     def _current_password_with_new(self) -> Self:

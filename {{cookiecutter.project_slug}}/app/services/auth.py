@@ -29,6 +29,14 @@ BAD_CREDENTIALS = "Incorrect email or password"
 BAD_REFRESH_TOKEN = "Invalid or expired refresh token"
 
 
+async def end_all_sessions(
+    user: User, users: UserRepository, tokens: RefreshTokenRepository
+) -> None:
+    """Revokes every refresh token and, by bumping the version, every access token of `user`."""
+    await tokens.revoke_all_for_user(user.id)
+    await users.update(user, token_version=user.token_version + 1)
+
+
 class AuthService:
     def __init__(self, session: AsyncSession, settings: Settings) -> None:
         self.session = session
@@ -68,7 +76,7 @@ class AuthService:
         await self.tokens.revoke_family(record.family_id)
 
     async def logout_everywhere(self, user: User) -> None:
-        await self.tokens.revoke_all_for_user(user.id)
+        await end_all_sessions(user, self.users, self.tokens)
 
     async def _valid_record(self, refresh_token: str) -> RefreshToken:
         try:
@@ -76,7 +84,11 @@ class AuthService:
         except InvalidTokenError as exc:
             logger.info("Refused refresh token: %s", exc)
             raise UnauthorizedError(BAD_REFRESH_TOKEN) from exc
-        record = await self.tokens.get_for_update(uuid.UUID(claims.token_id))
+        try:
+            token_id = uuid.UUID(claims.token_id)
+        except ValueError as exc:
+            raise UnauthorizedError(BAD_REFRESH_TOKEN) from exc
+        record = await self.tokens.get_for_update(token_id)
         if record is None or record.token_hash != hash_token(refresh_token):
             raise UnauthorizedError(BAD_REFRESH_TOKEN)
         if record.revoked_at is not None:
@@ -91,7 +103,7 @@ class AuthService:
         raise UnauthorizedError(BAD_REFRESH_TOKEN)
 
     async def _issue_pair(self, user: User, *, family_id: uuid.UUID) -> TokenPair:
-        access = create_token(str(user.id), "access", self.settings)
+        access = create_token(str(user.id), "access", self.settings, version=user.token_version)
         refresh = create_token(str(user.id), "refresh", self.settings, family_id=str(family_id))
         await self.tokens.create(
             id=uuid.UUID(refresh.claims.token_id),

@@ -12,6 +12,7 @@ from app.repositories.refresh_tokens import RefreshTokenRepository
 from app.repositories.users import UserRepository
 from app.schemas.common import Page
 from app.schemas.users import UserListParams, UserRead, UserUpdateAdmin, UserUpdateMe
+from app.services.auth import end_all_sessions
 
 
 class UserService:
@@ -31,8 +32,8 @@ class UserService:
             ):
                 raise BadRequestError("The current password is wrong", code="WRONG_PASSWORD")
             changes["hashed_password"] = await hash_password(changes.pop("password"), self.settings)
-            # A new password ends every session that used the old one.
-            await self.tokens.revoke_all_for_user(user.id)
+            # A new password ends every session that used the old one, this one included.
+            await end_all_sessions(user, self.users, self.tokens)
         return await self.users.update(user, **changes)
 
     async def list(self, params: UserListParams) -> Page[UserRead]:
@@ -58,7 +59,8 @@ class UserService:
         if "email" in changes:
             await self._ensure_email_free(changes["email"], user)
         if changes.get("is_active") is False:
-            await self.tokens.revoke_all_for_user(user.id)
+            # Reactivating later must not bring old tokens back to life.
+            await end_all_sessions(user, self.users, self.tokens)
         return await self.users.update(user, **changes)
 
     async def delete(self, user_id: uuid.UUID, *, actor: User) -> None:

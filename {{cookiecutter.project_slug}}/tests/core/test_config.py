@@ -51,3 +51,15 @@ def test_cors_origins_accept_a_comma_separated_environment_value(
 ) -> None:
     monkeypatch.setenv("CORS_ORIGINS", "https://a.example.com, https://b.example.com")
     assert settings().cors_origins == ["https://a.example.com", "https://b.example.com"]
+
+
+@pytest.mark.parametrize("limit", ["10/fortnight", "ten per minute", ""])
+def test_a_malformed_rate_limit_fails_at_start_up(limit: str) -> None:
+    with pytest.raises(ValidationError, match="rate_limit_login_account"):
+        settings(rate_limit_login_account=limit)
+
+
+@pytest.mark.parametrize("algorithm", ["none", "RS256", "ES256"])
+def test_only_shared_secret_jwt_algorithms_are_accepted(algorithm: str) -> None:
+    with pytest.raises(ValidationError, match="jwt_algorithm"):
+        settings(jwt_algorithm=algorithm)

@@ -32,6 +32,23 @@ async def test_over_long_password_fails_verification_instead_of_raising(settings
     assert not await verify_password("x" * 73, hashed, settings)
 
 
+async def test_password_with_a_nul_character_fails_verification_instead_of_raising(
+    settings: Settings,
+) -> None:
+    hashed = await hash_password("abcdefgh", settings)
+    assert not await verify_password("abc\x00defgh", hashed, settings)
+
+
+def test_over_long_token_is_refused_before_parsing(settings: Settings) -> None:
+    with pytest.raises(InvalidTokenError, match="too long"):
+        decode_token("a" * 2049, "access", settings)
+
+
+def test_access_token_carries_the_version_it_was_issued_with(settings: Settings) -> None:
+    token = create_token("user-1", "access", settings, version=7).token
+    assert decode_token(token, "access", settings).version == 7
+
+
 def test_token_round_trip(settings: Settings) -> None:
     issued = create_token("user-1", "refresh", settings, family_id="fam-1")
     claims = decode_token(issued.token, "refresh", settings)

@@ -1,16 +1,15 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Depends, Form, status
 
 from app.api.deps import AuthServiceDep, CurrentUser
-from app.core.rate_limit import auth_rate_limit
-from app.schemas.auth import RefreshRequest, TokenPair
+from app.core.rate_limit import auth_rate_limit, login_account_rate_limit
+from app.schemas.auth import LoginForm, RefreshRequest, TokenPair
 from app.schemas.common import error_responses
 from app.schemas.users import UserCreate, UserRead
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-LoginForm = Annotated[OAuth2PasswordRequestForm, Depends()]
+LoginFormDep = Annotated[LoginForm, Form()]
 
 
 @router.post(
@@ -27,10 +26,11 @@ async def register(data: UserCreate, auth: AuthServiceDep) -> UserRead:
 
 @router.post(
     "/login",
-    dependencies=[Depends(auth_rate_limit)],
+    # Per address first, then per target account: both must have room left.
+    dependencies=[Depends(auth_rate_limit), Depends(login_account_rate_limit)],
     responses=error_responses(401, 422, 429),
 )
-async def login(form: LoginForm, auth: AuthServiceDep) -> TokenPair:
+async def login(form: LoginFormDep, auth: AuthServiceDep) -> TokenPair:
     """Exchange email (as `username`) and password for an access and a refresh token."""
     return await auth.login(form.username, form.password)
 
@@ -53,5 +53,5 @@ async def logout(data: RefreshRequest, auth: AuthServiceDep) -> None:
     "/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401, 429)
 )
 async def logout_all(user: CurrentUser, auth: AuthServiceDep) -> None:
-    """End every session of the current user."""
+    """End every session of the current user, including access tokens already issued."""
     await auth.logout_everywhere(user)
