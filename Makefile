@@ -4,11 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= build
+# Claude Code, pinned: its offline validator checks the baked .claude/ folders in the tests.
+CLAUDE_CODE_VERSION := 2.1.330
+CLAUDE_PREFIX := .cache/claude
+CLAUDE_STAMP := $(CLAUDE_PREFIX)/.installed-$(CLAUDE_CODE_VERSION)
 # Parallel workers for the template tests (each bake runs its own suite).
 WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install bake test lint
+.PHONY: help install bake test lint claude
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -20,6 +24,13 @@ $(STAMP): requirements-dev.txt
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv with the template's pinned tooling
+
+$(CLAUDE_STAMP):
+	timeout 300 npm install --prefix $(CLAUDE_PREFIX) --no-audit --no-fund --loglevel=error \
+		@anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION)
+	@touch $(CLAUDE_STAMP)
+
+claude: $(CLAUDE_STAMP) ## Install the pinned Claude Code into .cache/claude (validates agent files)
 
 bake: $(STAMP) ## Bake the default project into $(OUT)/ (answers: make bake ARGS="database=sqlite")
 	$(BIN)/cookiecutter --no-input --overwrite-if-exists --output-dir $(OUT) . $(ARGS)

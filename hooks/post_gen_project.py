@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-ANSWERS_JSON = """{{ cookiecutter | jsonify }}"""
+# Raw string: JSON escapes (\" and \\) in the answers must reach json.loads unchanged.
+ANSWERS_JSON = r"""{{ cookiecutter | jsonify }}"""
 
 ITEMS_PATHS = (
     "app/models/items.py",
@@ -28,12 +29,23 @@ ITEMS_PATHS = (
 )
 DOCKER_PATHS = ("Dockerfile", ".dockerignore", "docker-compose.yml")
 GITHUB_CI_PATHS = (".github",)
+# The team's extra members; a single backend agent owns everything, so it needs no contract.
+TEAM_ONLY_AGENT_PATHS = (
+    ".claude/CONTRACT.md",
+    ".claude/agents/database.md",
+    ".claude/agents/testing.md",
+    ".claude/agent-memory/database",
+    ".claude/agent-memory/testing",
+)
+ALL_AGENT_PATHS = (".claude", "AGENTS.md", "CLAUDE.md")
 
 # (answer, value that removes, paths removed) — the one place pruning is decided.
 REMOVALS: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
     ("example_resource", False, ITEMS_PATHS),
     ("docker", False, DOCKER_PATHS),
     ("ci", "none", GITHUB_CI_PATHS),
+    ("agent_files", "backend", TEAM_ONLY_AGENT_PATHS),
+    ("agent_files", "none", ALL_AGENT_PATHS),
 )
 
 

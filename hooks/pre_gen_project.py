@@ -11,9 +11,16 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-ANSWERS_JSON = """{{ cookiecutter | jsonify }}"""
+# Raw string: JSON escapes (\" and \\) in the answers must reach json.loads unchanged.
+ANSWERS_JSON = r"""{{ cookiecutter | jsonify }}"""
 
 SUPPORTED_PYTHON = ("3.11", "3.12", "3.13")
+# PostgreSQL truncates names past 63 bytes; the longest derived name is <slug>_test_migrations.
+POSTGRES_NAME_LIMIT = 63
+LONGEST_DATABASE_SUFFIX = "_test_migrations"
+# Free-text answers land inside quoted strings in pyproject.toml and Python modules.
+TEXT_ANSWERS = ("project_name", "description", "author_name")
+UNQUOTABLE = re.compile(r'["\\\n\r]')
 SLUG = re.compile(r"^[a-z][a-z0-9_]*$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 # Names the baked project imports or creates at its root: a slug equal to one would shadow it.
@@ -57,11 +64,34 @@ def check_python(answers: Mapping[str, Any]) -> str | None:
     return None
 
 
+def check_quotable_text(answers: Mapping[str, Any]) -> str | None:
+    for name in TEXT_ANSWERS:
+        if UNQUOTABLE.search(str(answers[name])):
+            return f"{name} contains a double quote, backslash or line break; write it without them"
+    return None
+
+
+def check_database_name_length(answers: Mapping[str, Any]) -> str | None:
+    """A slug can be fine on its own and still too long for the database names derived from it."""
+    if answers["database"] != "postgresql":
+        return None
+    longest = f"{answers['project_slug']}{LONGEST_DATABASE_SUFFIX}"
+    if len(longest.encode()) > POSTGRES_NAME_LIMIT:
+        allowed = POSTGRES_NAME_LIMIT - len(LONGEST_DATABASE_SUFFIX)
+        return (
+            f"project_slug is too long for database=postgresql: the test database "
+            f"'{longest}' exceeds {POSTGRES_NAME_LIMIT} bytes; use at most {allowed} characters"
+        )
+    return None
+
+
 CHECKS: tuple[Check, ...] = (
     check_project_name,
     check_slug,
     check_email,
     check_python,
+    check_quotable_text,
+    check_database_name_length,
 )
 
 

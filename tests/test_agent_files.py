@@ -1,0 +1,334 @@
+"""The baked agent files are valid for Claude Code and true of the project they land in."""
+
+import fnmatch
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import Baker
+from tests.helpers import TEMPLATE_ROOT, leftover_template_syntax, project_files, run
+
+# (agent_files, example_resource) -> project name; every bake gets its own name.
+VARIANTS = {
+    ("team", True): "Agt Team",
+    ("team", False): "Agt Team Bare",
+    ("backend", True): "Agt Backend",
+    ("backend", False): "Agt Backend Bare",
+    ("none", True): "Agt None",
+    ("none", False): "Agt None Bare",
+}
+WITH_AGENTS = [key for key in VARIANTS if key[0] != "none"]
+TEAM = ("backend", "database", "testing")
+AGENT_FIELDS = {"name", "description", "tools", "model", "color", "memory"}
+KNOWN_TOOLS = {"Read", "Write", "Edit", "Bash", "Glob", "Grep", "WebFetch", "WebSearch"} | {
+    "TodoWrite",
+    "Skill",
+    "Agent",
+    "NotebookEdit",
+}
+MODELS = {"sonnet", "opus", "haiku", "inherit"}
+COLORS = {"red", "blue", "green", "yellow", "purple", "orange", "pink", "cyan"}
+NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+# Permission rule syntax from the public settings schema (json.schemastore.org/claude-code-settings.json).
+PERMISSION_RULE = re.compile(
+    r"^((Agent|Bash|Edit|Glob|Grep|MultiEdit|NotebookEdit|Read|Skill|TodoWrite|WebFetch|WebSearch"
+    r"|Write)(\([^)]+\))?|mcp__.*)$"
+)
+OWNED_ROOTS = ("app/", "alembic/", "tests/")
+INLINE_CODE = re.compile(r"`([^`\n]+)`")
+FENCED_BLOCK = re.compile(r"^```.*?^```", re.DOTALL | re.MULTILINE)
+PATH_WORD = re.compile(r"[A-Za-z0-9_.*<>/-]+")
+MAKE_TARGET = re.compile(r"\bmake ([a-z][a-z-]*)")
+OWNS_LINE = re.compile(r"^- OWNS: (.+)$", re.MULTILINE)
+CLAUDE_BIN = TEMPLATE_ROOT / ".cache" / "claude" / "node_modules" / ".bin" / "claude"
+
+
+def expected_files(agent_files: str) -> set[str]:
+    if agent_files == "none":
+        return set()
+    agents = TEAM if agent_files == "team" else ("backend",)
+    files = {"AGENTS.md", "CLAUDE.md", ".claude/settings.json", ".claude/skills/fastapi/SKILL.md"}
+    files |= {
+        f".claude/skills/fastapi/reference/{page}.md"
+        for page in ("endpoints-and-permissions", "models-and-migrations", "tests")
+    }
+    for agent in agents:
+        files |= {f".claude/agents/{agent}.md", f".claude/agent-memory/{agent}/MEMORY.md"}
+    if agent_files == "team":
+        files.add(".claude/CONTRACT.md")
+    return files
+
+
+@pytest.fixture(scope="module", params=list(VARIANTS), ids=lambda key: f"{key[0]}-items{key[1]}")
+def variant(request: pytest.FixtureRequest, bake: Baker) -> tuple[str, bool, Path]:
+    agent_files, example_resource = request.param
+    project = bake(
+        project_name=VARIANTS[request.param],
+        agent_files=agent_files,
+        example_resource=example_resource,
+    )
+    return agent_files, example_resource, project
+
+
+@pytest.fixture(scope="module", params=WITH_AGENTS, ids=lambda key: f"{key[0]}-items{key[1]}")
+def agent_project(request: pytest.FixtureRequest, bake: Baker) -> tuple[str, bool, Path]:
+    agent_files, example_resource = request.param
+    project = bake(
+        project_name=VARIANTS[request.param],
+        agent_files=agent_files,
+        example_resource=example_resource,
+    )
+    return agent_files, example_resource, project
+
+
+def agent_docs(project: Path) -> list[Path]:
+    """Every instruction file an agent reads: `.claude/**/*.md`, AGENTS.md and CLAUDE.md."""
+    docs = sorted((project / ".claude").rglob("*.md"))
+    return [*docs, project / "AGENTS.md", project / "CLAUDE.md"]
+
+
+def front_matter(path: Path) -> tuple[dict[str, Any], str]:
+    text = path.read_text()
+    assert text.startswith("---\n"), path
+    header, body = text[4:].split("\n---\n", 1)
+    data = yaml.safe_load(header)
+    assert isinstance(data, dict), path
+    return data, body
+
+
+def cited_paths(text: str) -> set[str]:
+    """Repository paths written in inline backticks; `<placeholders>` and URLs are skipped."""
+    found = set()
+    for span in INLINE_CODE.findall(FENCED_BLOCK.sub("", text)):
+        for word in PATH_WORD.findall(span):
+            if "<" in word or ">" in word:
+                continue
+            if not (word[0].isalpha() or word.startswith(".")):  # URL paths, "10/minute"
+                continue
+            if "/" in word or word in {".env", ".env.example"}:
+                found.add(word)
+    return found
+
+
+def cited_make_targets(text: str) -> set[str]:
+    """`make <target>` written as code (inline or fenced); prose like "make it pass" is not a command."""
+    code = [*INLINE_CODE.findall(text), *FENCED_BLOCK.findall(text)]
+    return {target for snippet in code for target in MAKE_TARGET.findall(snippet)}
+
+
+def owned_globs(text: str) -> list[str]:
+    match = OWNS_LINE.search(text)
+    assert match, "no '- OWNS:' line"
+    return INLINE_CODE.findall(match.group(1))
+
+
+def owned_files(project: Path) -> list[str]:
+    return [
+        rel
+        for path in project_files(project)
+        if (rel := path.relative_to(project).as_posix()).startswith(OWNED_ROOTS)
+    ]
+
+
+def test_agent_files_are_exactly_those_of_the_variant(variant: tuple[str, bool, Path]) -> None:
+    agent_files, _, project = variant
+    baked = {
+        path.relative_to(project).as_posix()
+        for path in project_files(project)
+        if path.relative_to(project).parts[0] in {".claude", "AGENTS.md", "CLAUDE.md"}
+    }
+    assert baked == expected_files(agent_files)
+
+
+def test_variant_leaves_no_template_syntax(variant: tuple[str, bool, Path]) -> None:
+    assert leftover_template_syntax(variant[2]) == []
+
+
+def test_agents_have_valid_front_matter_and_a_useful_body(
+    agent_project: tuple[str, bool, Path],
+) -> None:
+    _, _, project = agent_project
+    for path in sorted((project / ".claude" / "agents").glob("*.md")):
+        data, body = front_matter(path)
+        assert set(data) == AGENT_FIELDS, path.name
+        assert NAME.match(data["name"])
+        assert data["name"] == path.stem
+        assert 1 <= data["description"].count(". ") + 1 <= 3, data["description"]
+        assert len(data["description"]) <= 400
+        assert set(data["tools"].split(", ")) <= KNOWN_TOOLS
+        assert data["model"] in MODELS
+        assert data["color"] in COLORS
+        assert data["memory"] == "project"
+        assert (project / ".claude" / "agent-memory" / data["name"] / "MEMORY.md").is_file()
+        assert 1000 <= len(body) <= 4500, (path.name, len(body))
+
+
+def test_agent_colours_differ(agent_project: tuple[str, bool, Path]) -> None:
+    paths = sorted((agent_project[2] / ".claude" / "agents").glob("*.md"))
+    colours = [front_matter(path)[0]["color"] for path in paths]
+    assert len(set(colours)) == len(colours)
+
+
+def test_skill_front_matter_names_the_skill(agent_project: tuple[str, bool, Path]) -> None:
+    data, body = front_matter(agent_project[2] / ".claude" / "skills" / "fastapi" / "SKILL.md")
+    assert data["name"] == "fastapi"
+    assert data["description"]
+    assert "## A new resource, in order" in body
+
+
+def test_every_backticked_path_exists(agent_project: tuple[str, bool, Path]) -> None:
+    project = agent_project[2]
+    missing = []
+    for doc in agent_docs(project):
+        for cited in cited_paths(doc.read_text()):
+            if cited.startswith(".venv/"):  # created by the first make target, never shipped
+                continue
+            candidates = [project / cited, doc.parent / cited]
+            if "*" in cited:
+                matched = any(fnmatch.fnmatchcase(rel, cited) for rel in owned_files(project))
+                if not matched:
+                    missing.append(f"{doc.relative_to(project)}: {cited}")
+            elif not any(candidate.exists() for candidate in candidates):
+                missing.append(f"{doc.relative_to(project)}: {cited}")
+    assert missing == []
+
+
+def test_path_finder_sees_paths_and_skips_placeholders() -> None:
+    text = 'Edit `app/main.py`, `make test ARGS="tests/api/test_x.py -k y"`, `app/models/<r>.py`, `/api/v1`, `10/minute`, `.env`.'
+    assert cited_paths(text) == {"app/main.py", "tests/api/test_x.py", ".env"}
+
+
+def test_every_cited_make_target_exists(agent_project: tuple[str, bool, Path]) -> None:
+    project = agent_project[2]
+    makefile = (project / "Makefile").read_text()
+    targets = set(re.findall(r"^([a-z][a-z-]*):", makefile, re.MULTILINE))
+    cited = {
+        target for doc in agent_docs(project) for target in cited_make_targets(doc.read_text())
+    }
+    assert cited
+    assert cited - targets == set()
+
+
+def test_contract_gives_every_file_exactly_one_owner(agent_project: tuple[str, bool, Path]) -> None:
+    agent_files, _, project = agent_project
+    agents_dir = project / ".claude" / "agents"
+    if agent_files == "team":
+        contract = (project / ".claude" / "CONTRACT.md").read_text()
+        sections = re.split(r"^## ", contract, flags=re.MULTILINE)
+        owners = {
+            section.split("\n", 1)[0]: owned_globs(section)
+            for section in sections
+            if section.split("\n", 1)[0] in TEAM
+        }
+        assert set(owners) == set(TEAM)
+        for agent, globs in owners.items():
+            assert owned_globs((agents_dir / f"{agent}.md").read_text()) == globs, agent
+    else:
+        owners = {"backend": owned_globs((agents_dir / "backend.md").read_text())}
+    files = owned_files(project)
+    assert files
+    wrong = {}
+    for rel in files:
+        matching = [
+            a for a, globs in owners.items() if any(fnmatch.fnmatchcase(rel, g) for g in globs)
+        ]
+        if len(matching) != 1:
+            wrong[rel] = matching
+    assert wrong == {}
+
+
+def test_settings_allow_project_commands_and_deny_env(
+    agent_project: tuple[str, bool, Path],
+) -> None:
+    settings = json.loads((agent_project[2] / ".claude" / "settings.json").read_text())
+    assert settings["$schema"] == "https://json.schemastore.org/claude-code-settings.json"
+    assert set(settings) == {"$schema", "permissions"}
+    permissions = settings["permissions"]
+    assert set(permissions) == {"allow", "deny"}
+    rules = [*permissions["allow"], *permissions["deny"]]
+    assert all(isinstance(rule, str) and PERMISSION_RULE.match(rule) for rule in rules), rules
+    assert {"Bash(make test)", "Bash(make lint)", "Bash(.venv/bin/alembic *)"} <= set(
+        permissions["allow"]
+    )
+    assert any(rule.startswith("Bash(.venv/bin/pytest") for rule in permissions["allow"])
+    assert "Read(./.env)" in permissions["deny"]
+
+
+def test_claude_md_imports_agents_md(agent_project: tuple[str, bool, Path]) -> None:
+    claude_md = (agent_project[2] / "CLAUDE.md").read_text()
+    assert claude_md.splitlines()[0] == "@AGENTS.md"
+
+
+def test_content_follows_the_example_resource_answer(agent_project: tuple[str, bool, Path]) -> None:
+    _, example_resource, project = agent_project
+    text = "\n".join(doc.read_text() for doc in agent_docs(project))
+    mentions_items = re.search(r"\bitems?\b", text, re.IGNORECASE) is not None
+    assert mentions_items == example_resource
+
+
+def test_content_follows_database_and_redis_answers(bake: Baker) -> None:
+    lite = bake(project_name="Agt Lite", database="sqlite", rate_limit_storage="redis")
+    default = bake(project_name="Agt Team")
+    lite_text = "\n".join(doc.read_text() for doc in agent_docs(lite))
+    default_text = "\n".join(doc.read_text() for doc in agent_docs(default))
+    assert "SQLite" in lite_text
+    assert "PostgreSQL" not in lite_text
+    assert "Redis" in lite_text
+    assert "PostgreSQL" in default_text
+    assert "SQLite" not in default_text
+    assert re.search("redis", default_text, re.IGNORECASE) is None
+
+
+def claude_command() -> str | None:
+    if CLAUDE_BIN.exists():
+        return str(CLAUDE_BIN)
+    return shutil.which("claude")
+
+
+@pytest.fixture(scope="module")
+def claude() -> str:
+    command = claude_command()
+    if command is None:
+        reason = "Claude Code is not installed: run `make claude` (npm install into .cache/claude)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return command
+
+
+def validate(claude: str, folder: Path) -> tuple[int, str]:
+    result = run(
+        [claude, "plugin", "validate", "--strict", str(folder)],
+        cwd=folder.parent,
+        env={"DISABLE_AUTOUPDATER": "1", "DISABLE_TELEMETRY": "1"},
+        timeout=120,
+        check=False,
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_claude_code_validator_accepts_the_agent_files(
+    claude: str, agent_project: tuple[str, bool, Path]
+) -> None:
+    status, output = validate(claude, agent_project[2] / ".claude")
+    assert status == 0, output
+    assert "Validation passed" in output
+
+
+def test_claude_code_validator_refuses_an_agent_without_description(
+    claude: str, bake: Baker, tmp_path: Path
+) -> None:
+    project = tmp_path / "broken"
+    shutil.copytree(bake(project_name="Agt Team") / ".claude", project / ".claude")
+    backend = project / ".claude" / "agents" / "backend.md"
+    text = backend.read_text()
+    backend.write_text(re.sub(r"^description: .*\n", "", text, count=1, flags=re.MULTILINE))
+    status, output = validate(claude, project / ".claude")
+    assert status == 1, output
+    assert "description" in output
