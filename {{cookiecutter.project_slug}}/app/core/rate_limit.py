@@ -16,6 +16,7 @@ from slowapi.util import get_remote_address
 
 from app.core.config import Settings
 from app.core.exceptions import RateLimitedError
+from app.core.rate_limit_storage import thread_free_storage_uri
 
 LimitSetting = Literal["rate_limit_default", "rate_limit_auth"]
 
@@ -23,7 +24,7 @@ LimitSetting = Literal["rate_limit_default", "rate_limit_auth"]
 def build_limiter(settings: Settings) -> Limiter:
     return Limiter(
         key_func=get_remote_address,
-        storage_uri=settings.rate_limit_storage_url,
+        storage_uri=thread_free_storage_uri(settings.rate_limit_storage_url),
         strategy="fixed-window",
         enabled=settings.rate_limit_enabled,
         key_prefix=settings.jwt_issuer,
