@@ -98,7 +98,12 @@ def _targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         ("health p99 under login / alone", ratio["/health/live p99 under login load"], "<= 3", 3.0, False),
     ]  # fmt: skip
     return [
-        {"name": name, "value": value, "goal": goal, "met": value >= limit if up else value <= limit}
+        {
+            "name": name,
+            "value": value,
+            "goal": goal,
+            "met": value >= limit if up else value <= limit,
+        }
         for name, value, goal, limit, up in checks
     ]
 

@@ -57,7 +57,8 @@ async def hash_password(password: str, settings: Settings) -> str:
 async def verify_password(password: str, hashed: str | None, settings: Settings) -> bool:
     """Checks a password; with `hashed=None` burns the same time and returns False."""
     context = _password_context(settings.bcrypt_rounds)
-    if len(password.encode()) > MAX_PASSWORD_BYTES:
+    # bcrypt refuses NUL bytes (it would raise, a 500): such a password can never match.
+    if len(password.encode()) > MAX_PASSWORD_BYTES or "\x00" in password:
         return False
     target = hashed if hashed is not None else _dummy_hash(settings.bcrypt_rounds)
     matches = bool(await run_in_threadpool(context.verify, password, target))
