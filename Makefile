@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= build
+BENCH_VENV := .cache/bench-venv
+BENCH_STAMP := $(BENCH_VENV)/.installed
 # Claude Code, pinned: its offline validator checks the baked .claude/ folders in the tests.
 CLAUDE_CODE_VERSION := 2.1.330
 CLAUDE_PREFIX := .cache/claude
@@ -12,7 +14,7 @@ CLAUDE_STAMP := $(CLAUDE_PREFIX)/.installed-$(CLAUDE_CODE_VERSION)
 WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install bake test lint claude
+.PHONY: help install bake test lint claude bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -42,3 +44,14 @@ lint: $(STAMP) ## ruff and mypy on hooks/ and tests/
 	$(BIN)/ruff check hooks tests
 	$(BIN)/ruff format --check hooks tests
 	$(BIN)/mypy hooks tests
+
+$(BENCH_STAMP): bench/requirements.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/pip install --quiet -r bench/requirements.txt
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP) ## Load the baked default project and bare baselines; report ratios
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; } \
+		|| echo "wrk not installed: using the Python load generator"
+	$(BENCH_VENV)/bin/python -m bench

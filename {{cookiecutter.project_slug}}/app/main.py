@@ -14,7 +14,6 @@ from app.core.middleware import (
     BodySizeLimitMiddleware,
     EnvelopeCORSMiddleware,
     RequestContextMiddleware,
-    SecurityHeadersMiddleware,
 )
 from app.core.rate_limit import build_limiter
 from app.db.session import create_database
@@ -53,7 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _add_middleware(app: FastAPI, settings: Settings) -> None:
-    """Added innermost first; the request id layer wraps everything but the security headers."""
+    """Added innermost first; the request context layer wraps everything."""
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
@@ -65,8 +64,9 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
             expose_headers=["X-Request-ID", "Retry-After"],
         )
-    app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
-    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
+    app.add_middleware(
+        RequestContextMiddleware, access_log=settings.access_log, hsts=settings.is_production
+    )
 
 
 app = create_app()

@@ -24,7 +24,8 @@ LOGIN_URL = "/api/v1/auth/login"
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl=LOGIN_URL, auto_error=False)
 
 
-def get_settings(request: Request) -> Settings:
+# async: a plain `def` dependency is run in the thread pool, a costly hop on every request.
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

@@ -33,6 +33,14 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=5, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
+    # On by default: a connection killed by a database restart or failover is replaced before
+    # use instead of failing a request. It costs a round trip per checkout (`make bench`
+    # measures it); set DB_POOL_PRE_PING=false to trade that safety for latency.
+    db_pool_pre_ping: bool = True
+    db_pool_recycle_seconds: int = Field(default=1800, ge=-1)
+    # A cut or hung database must fail requests within bounded time, never hang them.
+    db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    db_command_timeout_seconds: float = Field(default=30.0, gt=0)
 
     secret_key: str = "dev-secret-change-me"
     # Shared-secret algorithms only: the key is SECRET_KEY, so RS*/ES*/none make no sense here.

@@ -9,7 +9,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from slowapi.errors import RateLimitExceeded
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.request_context import current_request_id
@@ -167,6 +167,15 @@ async def handle_integrity_error(request: Request, exc: Exception) -> JSONRespon
     return error_response(BadRequestError("The request violates a data constraint"))
 
 
+async def handle_database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A lost connection is an outage (503); any other driver error is a bug (500)."""
+    assert isinstance(exc, DBAPIError)
+    if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+        return await handle_database_unavailable(request, exc)
+    logger.error("Database error on %s %s", request.method, request.url.path, exc_info=exc)
+    return internal_error_response()
+
+
 async def handle_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     logger.error("Database unavailable on %s %s: %r", request.method, request.url.path, exc)
     error = ServiceUnavailableError(
@@ -191,7 +200,8 @@ def register_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
     app.add_exception_handler(IntegrityError, handle_integrity_error)
-    app.add_exception_handler(OperationalError, handle_database_unavailable)
-    app.add_exception_handler(InterfaceError, handle_database_unavailable)
-    app.add_exception_handler(ConnectionError, handle_database_unavailable)
+    # asyncpg reports a cut link as a generic DBAPIError flagged `connection_invalidated`, and a
+    # refused or timed-out connect as a bare OSError / TimeoutError: all mean "try again later".
+    app.add_exception_handler(DBAPIError, handle_database_error)
+    app.add_exception_handler(OSError, handle_database_unavailable)
     app.add_exception_handler(RateLimitExceeded, handle_rate_limit_exceeded)

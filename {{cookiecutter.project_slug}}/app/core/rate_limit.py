@@ -21,6 +21,7 @@ from slowapi.util import get_remote_address
 from app.core.config import Settings
 from app.core.exceptions import RateLimitedError
 from app.schemas.auth import LoginForm
+from app.core.rate_limit_storage import thread_free_storage_uri
 
 LimitSetting = Literal["rate_limit_default", "rate_limit_auth", "rate_limit_login_account"]
 
@@ -28,7 +29,7 @@ LimitSetting = Literal["rate_limit_default", "rate_limit_auth", "rate_limit_logi
 def build_limiter(settings: Settings) -> Limiter:
     return Limiter(
         key_func=get_remote_address,
-        storage_uri=settings.rate_limit_storage_url,
+        storage_uri=thread_free_storage_uri(settings.rate_limit_storage_url),
         strategy="fixed-window",
         enabled=settings.rate_limit_enabled,
         key_prefix=settings.jwt_issuer,

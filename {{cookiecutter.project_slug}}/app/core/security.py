@@ -61,7 +61,7 @@ async def hash_password(password: str, settings: Settings) -> str:
 async def verify_password(password: str, hashed: str | None, settings: Settings) -> bool:
     """Checks a password; with `hashed=None` burns the same time and returns False."""
     context = _password_context(settings.bcrypt_rounds)
-    # bcrypt raises on both; neither can match a stored hash, whoever the account is.
+    # bcrypt raises on over-long secrets and NUL bytes (a 500); neither can match a stored hash.
     if len(password.encode()) > MAX_PASSWORD_BYTES or "\x00" in password:
         return False
     target = hashed if hashed is not None else _dummy_hash(settings.bcrypt_rounds)

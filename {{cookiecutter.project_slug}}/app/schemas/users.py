@@ -14,6 +14,8 @@ MIN_PASSWORD_LENGTH = 8
 
 
 def _password_fits_bcrypt(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
     if len(value.encode()) > MAX_PASSWORD_BYTES:
         raise ValueError(f"must be at most {MAX_PASSWORD_BYTES} bytes when UTF-8 encoded")
     return value

@@ -164,3 +164,13 @@ async def test_logout_all_needs_authentication(client: AsyncClient) -> None:
     response = await client.post("/api/v1/auth/logout-all")
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_password_with_a_nul_character_is_refused_not_a_crash(client: AsyncClient) -> None:
+    body = {"email": "nul@example.com", "password": "abc\x00defghij"}
+    registered = await client.post("/api/v1/auth/register", json=body)
+    assert registered.status_code == 422
+    login = await client.post(
+        "/api/v1/auth/login", data={"username": "nul@example.com", "password": "abc\x00defghij"}
+    )
+    assert login.status_code == 401

@@ -1,0 +1,141 @@
+"""`python -m bench`: bake, serve the template and its baselines, load them, write the report.
+
+Environment: BENCH_CONTEXT (cookiecutter key=value pairs, default: none), BENCH_ROUNDS,
+BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_SKIP_SUITE=1 to skip timing the baked test suite.
+"""
+
+import os
+import secrets
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from bench import project
+from bench.load import Target, wrk_available
+from bench.measure import Comparison, Plan, compare, probe_under_login
+from bench.report import write_all
+from bench.seed import seed
+from bench.servers import Server, start_server
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "artifacts" / "bench"
+
+
+def _plan() -> Plan:
+    return Plan(
+        rounds=int(os.environ.get("BENCH_ROUNDS", "3")),
+        seconds=float(os.environ.get("BENCH_SECONDS", "5")),
+        connections=int(os.environ.get("BENCH_CONNECTIONS", "32")),
+        login_connections=int(os.environ.get("BENCH_LOGIN_CONNECTIONS", "8")),
+        probe_rate=float(os.environ.get("BENCH_PROBE_RATE", "100")),
+    )
+
+
+def _template_env(baked: project.Baked, database_url: str) -> dict[str, str]:
+    return {
+        "ENVIRONMENT": "production",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "DATABASE_URL": database_url,
+        "ACCESS_LOG": "false",
+        "LOG_LEVEL": "WARNING",
+        # Limits stay on (their cost is part of the template) but high enough never to trip.
+        "RATE_LIMIT_DEFAULT": "100000000/minute",
+        "RATE_LIMIT_AUTH": "100000000/minute",
+        "JWT_ISSUER": baked.slug,
+        "JWT_AUDIENCE": f"{baked.slug}-api",
+    }
+
+
+def _start_all(baked: project.Baked, database_url: str) -> list[Server]:
+    env = _template_env(baked, database_url)
+    logs = OUT / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    baselines = ROOT / "bench" / "baselines"
+    manual_env = {**env, "DATABASE_URL": database_url.replace("+asyncpg", "")}
+    return [
+        start_server("template", "app.main:app", cwd=baked.path, env=env,
+                     ready_path="/health/live", log=logs / "template.log"),
+        start_server("bare", "bare_app:app", cwd=baselines, env={},
+                     ready_path="/health/live", log=logs / "bare.log"),
+        start_server("manual", "manual_app:app", cwd=baselines, env=manual_env,
+                     ready_path="/api/v1/users/me", log=logs / "manual.log"),
+    ]  # fmt: skip
+
+
+def _measure(servers: list[Server], plan: Plan) -> list[dict[str, Any]]:
+    template, bare, manual = (server.base_url for server in servers)
+    seeded = seed(template)
+    auth = {"Authorization": f"Bearer {seeded.access_token}"}
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    health = Target(f"{template}/health/live")
+    login = Target(f"{template}/api/v1/auth/login", "POST", form, seeded.login_form)
+    comparisons = [
+        Comparison("/health/live", health, "bare FastAPI", Target(f"{bare}/health/live")),
+        Comparison(
+            "GET /api/v1/users/me",
+            Target(f"{template}/api/v1/users/me", headers=auth),
+            "by hand (jose + asyncpg)",
+            Target(f"{manual}/api/v1/users/me", headers=auth),
+        ),
+        Comparison("GET /api/v1/items?limit=50", Target(f"{template}/api/v1/items?limit=50", headers=auth)),
+        Comparison("POST /api/v1/auth/login", login, login=True),
+    ]  # fmt: skip
+    rows = []
+    for item in comparisons:
+        print(f"measuring {item.route} ...", flush=True)
+        rows.append(compare(item, plan))
+    print("measuring /health/live under login load ...", flush=True)
+    rows.append(probe_under_login(health, login, plan))
+    return rows
+
+
+def _targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    ratio: dict[str, float] = {row["route"]: row["ratio"] for row in rows if "ratio" in row}
+    checks = [
+        ("/health/live req/s vs bare app", ratio["/health/live"], ">= 0.85", 0.85, True),
+        ("users/me req/s vs by-hand", ratio["GET /api/v1/users/me"], ">= 0.5", 0.5, True),
+        ("health p99 under login / alone", ratio["/health/live p99 under login load"], "<= 3", 3.0, False),
+    ]  # fmt: skip
+    return [
+        {
+            "name": name,
+            "value": value,
+            "goal": goal,
+            "met": value >= limit if up else value <= limit,
+        }
+        for name, value, goal, limit, up in checks
+    ]
+
+
+def main() -> int:
+    plan = _plan()
+    cache = ROOT / ".cache"
+    baked = project.bake(ROOT, cache / "bench-bake", os.environ.get("BENCH_CONTEXT", ""))
+    print(f"baked {baked.slug} in {baked.seconds:.2f}s", flush=True)
+    project.install_dependencies(baked.path, cache)
+    database_url = project.fresh_database(baked)
+    servers = _start_all(baked, database_url)
+    try:
+        rows = _measure(servers, plan)
+    finally:
+        for server in servers:
+            server.stop()
+    extras: dict[str, Any] = {
+        "load_generator": "wrk" if wrk_available() else "python fallback",
+        "plan": asdict(plan),
+        "bake_seconds": round(baked.seconds, 2),
+        "cpu_count": os.cpu_count(),
+    }
+    if os.environ.get("BENCH_SKIP_SUITE") != "1":
+        seconds, summary = project.run_suite(baked)
+        extras["test_suite_seconds"] = round(seconds, 1)
+        extras["test_suite_result"] = summary
+    write_all(OUT, rows, _targets(rows), extras)
+    print((OUT / "results.md").read_text())
+    print(f"plot: {OUT / 'requests_per_second.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""Reliability tests run real engines and servers on their own database, outside the rolled-back
+test transaction, because what they check (outages, races, several processes) spans connections.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy.engine import make_url
+
+from app.core.config import Settings
+from app.main import create_app
+from tests.conftest import PASSWORD, PROJECT_ROOT, make_test_settings, reset_database
+
+SECRET_KEY = "reliability-tests-secret-key-0123456789abcdef"
+SERVER_START_SECONDS = 20.0
+
+
+@pytest.fixture(scope="session")
+async def reliability_settings(settings: Settings) -> Settings:
+    url = make_url(settings.database_url)
+    database_url = url.set(database=f"{url.database}_reliability").render_as_string(
+        hide_password=False
+    )
+    await reset_database(database_url)
+    return make_test_settings(
+        database_url=database_url, rate_limit_enabled=False, secret_key=SECRET_KEY
+    )
+
+
+@pytest.fixture
+async def live_client(reliability_settings: Settings) -> AsyncIterator[AsyncClient]:
+    """The real app with its real Database (own pool, real commits) on the reliability db."""
+    app = create_app(reliability_settings)
+    async with app.router.lifespan_context(app), _client(app) as client:
+        yield client
+
+
+def _client(app: FastAPI) -> AsyncClient:
+    return AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver")
+
+
+async def register_and_login(client: AsyncClient, email: str) -> dict[str, str]:
+    """Creates an account and returns its token pair."""
+    created = await client.post(
+        "/api/v1/auth/register", json={"email": email, "password": PASSWORD}
+    )
+    assert created.status_code == 201, created.text
+    login = await client.post("/api/v1/auth/login", data={"username": email, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    tokens: dict[str, str] = login.json()
+    return tokens
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    base_url: str
+    process: subprocess.Popen[bytes]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_until_up(server: LiveServer) -> None:
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while time.monotonic() < deadline:
+        assert server.process.poll() is None, "the server exited while starting"
+        try:
+            if httpx.get(f"{server.base_url}/health/live", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{server.base_url} did not come up in {SERVER_START_SECONDS}s")
+
+
+def start_server(settings: Settings, log: Path) -> LiveServer:
+    """One uvicorn process on a free loopback port, configured through the environment."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "ENVIRONMENT": "test",
+        "DATABASE_URL": settings.database_url,
+        "SECRET_KEY": settings.secret_key,
+        "BCRYPT_ROUNDS": str(settings.bcrypt_rounds),
+        "RATE_LIMIT_ENABLED": "false",
+        "ACCESS_LOG": "false",
+    }
+    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*command, "--port", str(port)],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    server = LiveServer(base_url=f"http://127.0.0.1:{port}", process=process)
+    try:
+        _wait_until_up(server)
+    except BaseException:
+        stop_server(server)
+        raise
+    return server
+
+
+def stop_server(server: LiveServer) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def two_servers(
+    reliability_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LiveServer, LiveServer]]:
+    logs = tmp_path_factory.mktemp("servers")
+    first = start_server(reliability_settings, logs / "first.log")
+    try:
+        second = start_server(reliability_settings, logs / "second.log")
+    except BaseException:
+        stop_server(first)
+        raise
+    yield first, second
+    stop_server(second)
+    stop_server(first)
