@@ -12,6 +12,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +24,18 @@ from tests.helpers import TEMPLATE_ROOT, run, venv_tool
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SCREENSHOT_DIR = TEMPLATE_ROOT / "artifacts" / "browser"
-DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/tpl_default_browser"
+# A database of its own per run: worktrees and CI runs share one PostgreSQL server, and a fixed
+# name could hold another branch's migrations.
+DATABASE_NAME = f"tpl_browser_{uuid.uuid4().hex[:10]}"
+DATABASE_URL = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{DATABASE_NAME}"
+DROP_DATABASE = f"""
+import asyncio, asyncpg
+async def drop():
+    conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    await conn.execute('DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)')
+    await conn.close()
+asyncio.run(drop())
+"""
 EMAIL = "browser@example.com"
 PASSWORD = "a browser-typed password"
 START_TIMEOUT_SECONDS = 30.0
@@ -74,18 +86,25 @@ def served_project(
     }
     python = venv_tool(venv, "python")
     run([python, "-m", "app.cli", "create-db"], cwd=default_project, env=env)
-    run([venv_tool(venv, "alembic"), "downgrade", "base"], cwd=default_project, env=env)
-    run([venv_tool(venv, "alembic"), "upgrade", "head"], cwd=default_project, env=env)
-    run([python, "-m", "app.cli", "superuser"], cwd=default_project, env=env)
+    try:
+        run([venv_tool(venv, "alembic"), "upgrade", "head"], cwd=default_project, env=env)
+        run([python, "-m", "app.cli", "superuser"], cwd=default_project, env=env)
+        yield from _serve(default_project, venv, env, tmp_path_factory.mktemp("browser"))
+    finally:
+        run([python, "-c", DROP_DATABASE], cwd=default_project)
+
+
+def _serve(project: Path, venv: Path, env: dict[str, str], tmp: Path) -> Iterator[str]:
+    """Runs uvicorn on a free loopback port until the generator is closed."""
 
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("browser") / "uvicorn.log"
+    log = tmp / "uvicorn.log"
     command = [venv_tool(venv, "uvicorn"), "app.main:app", "--host", "127.0.0.1"]
     with log.open("wb") as output:
         server = subprocess.Popen(
             [*command, "--port", str(port)],
-            cwd=default_project,
+            cwd=project,
             env={**os.environ, **env},
             stdout=output,
             stderr=subprocess.STDOUT,
