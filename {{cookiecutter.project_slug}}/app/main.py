@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.api import health
+from app.api.docs import add_docs_routes
 from app.api.v1.router import api_router
 from app.core.config import Settings, get_settings
 from app.core.exceptions import register_exception_handlers
@@ -34,8 +35,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="{{ cookiecutter.description }}",
         lifespan=lifespan,
-        docs_url="/docs" if docs else None,
-        redoc_url="/redoc" if docs else None,
+        # The docs pages come from app/api/docs.py, which serves their assets locally.
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
         swagger_ui_parameters={"persistAuthorization": True},
     )
@@ -47,6 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Health first: the cheapest routes are matched before the API routers are walked.
     app.include_router(health.router)
     app.include_router(api_router)
+    if docs:
+        add_docs_routes(app)
     _add_middleware(app, settings)
     return app
 
