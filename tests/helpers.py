@@ -6,7 +6,9 @@ import re
 import subprocess
 import sys
 import tomllib
+import uuid
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -88,3 +90,30 @@ def venv_tool(venv: Path, tool: str) -> str:
 def passed_count(pytest_output: str) -> int:
     match = re.search(r"(\d+) passed", pytest_output)
     return int(match.group(1)) if match else 0
+
+
+POSTGRES_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432"
+DROP_DATABASE_SCRIPT = """
+import asyncio, sys
+import asyncpg
+
+async def drop(name: str) -> None:
+    conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await conn.close()
+
+asyncio.run(drop(sys.argv[1]))
+"""
+
+
+@contextmanager
+def scratch_database(venv: Path, prefix: str) -> Iterator[str]:
+    """A database URL with a name no other run uses (worktrees and CI share one server).
+
+    The caller creates it (usually through the baked `app.cli create-db`); it is dropped after.
+    """
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    try:
+        yield f"{POSTGRES_SERVER}/{name}"
+    finally:
+        run([venv_tool(venv, "python"), "-c", DROP_DATABASE_SCRIPT, name], cwd=TEMPLATE_ROOT)

@@ -12,30 +12,17 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, sync_playwright
 
-from tests.helpers import TEMPLATE_ROOT, run, venv_tool
+from tests.helpers import TEMPLATE_ROOT, run, scratch_database, venv_tool
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SCREENSHOT_DIR = TEMPLATE_ROOT / "artifacts" / "browser"
-# A database of its own per run: worktrees and CI runs share one PostgreSQL server, and a fixed
-# name could hold another branch's migrations.
-DATABASE_NAME = f"tpl_browser_{uuid.uuid4().hex[:10]}"
-DATABASE_URL = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{DATABASE_NAME}"
-DROP_DATABASE = f"""
-import asyncio, asyncpg
-async def drop():
-    conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-    await conn.execute('DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)')
-    await conn.close()
-asyncio.run(drop())
-"""
 EMAIL = "browser@example.com"
 PASSWORD = "a browser-typed password"
 START_TIMEOUT_SECONDS = 30.0
@@ -80,18 +67,16 @@ def served_project(
 ) -> Iterator[str]:
     """The default bake on a fresh, migrated database with one user, served by uvicorn."""
     env = {
-        "DATABASE_URL": DATABASE_URL,
         "FIRST_SUPERUSER_EMAIL": EMAIL,
         "FIRST_SUPERUSER_PASSWORD": PASSWORD,
     }
     python = venv_tool(venv, "python")
-    run([python, "-m", "app.cli", "create-db"], cwd=default_project, env=env)
-    try:
+    with scratch_database(venv, "tpl_browser") as url:
+        env["DATABASE_URL"] = url
+        run([python, "-m", "app.cli", "create-db"], cwd=default_project, env=env)
         run([venv_tool(venv, "alembic"), "upgrade", "head"], cwd=default_project, env=env)
         run([python, "-m", "app.cli", "superuser"], cwd=default_project, env=env)
         yield from _serve(default_project, venv, env, tmp_path_factory.mktemp("browser"))
-    finally:
-        run([python, "-c", DROP_DATABASE], cwd=default_project)
 
 
 def _serve(project: Path, venv: Path, env: dict[str, str], tmp: Path) -> Iterator[str]:

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import leftover_template_syntax, passed_count, run, venv_tool
+from tests.helpers import (
+    leftover_template_syntax,
+    passed_count,
+    run,
+    scratch_database,
+    venv_tool,
+)
 
 MIN_BAKED_TESTS = 60
 EXPECTED_PATHS = [
@@ -67,12 +73,12 @@ def test_default_bake_passes_mypy_strict(default_project: Path, venv: Path) -> N
 
 
 def test_default_bake_migrates_without_drift(default_project: Path, venv: Path) -> None:
-    env = {"DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:5432/tpl_default_drift"}
-    python = venv_tool(venv, "python")
-    run([python, "-m", "app.cli", "create-db"], cwd=default_project, env=env)
-    run([venv_tool(venv, "alembic"), "downgrade", "base"], cwd=default_project, env=env)
-    run([venv_tool(venv, "alembic"), "upgrade", "head"], cwd=default_project, env=env)
-    check = run([venv_tool(venv, "alembic"), "check"], cwd=default_project, env=env)
+    alembic = venv_tool(venv, "alembic")
+    with scratch_database(venv, "tpl_drift") as url:
+        env = {"DATABASE_URL": url}
+        run([venv_tool(venv, "python"), "-m", "app.cli", "create-db"], cwd=default_project, env=env)
+        run([alembic, "upgrade", "head"], cwd=default_project, env=env)
+        check = run([alembic, "check"], cwd=default_project, env=env)
     assert "No new upgrade operations detected" in check.stdout + check.stderr
 
 
@@ -82,17 +88,17 @@ def test_default_bake_passes_its_own_tests(default_project: Path, venv: Path) ->
 
 
 def test_default_bake_superuser_command_is_idempotent(default_project: Path, venv: Path) -> None:
-    env = {
-        "DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:5432/tpl_default_admin",
-        "FIRST_SUPERUSER_EMAIL": "root@example.com",
-        "FIRST_SUPERUSER_PASSWORD": "a long admin password",
-    }
     python = venv_tool(venv, "python")
-    run([python, "-m", "app.cli", "create-db"], cwd=default_project, env=env)
-    run([venv_tool(venv, "alembic"), "downgrade", "base"], cwd=default_project, env=env)
-    run([venv_tool(venv, "alembic"), "upgrade", "head"], cwd=default_project, env=env)
-    first = run([python, "-m", "app.cli", "superuser"], cwd=default_project, env=env)
-    second = run([python, "-m", "app.cli", "superuser"], cwd=default_project, env=env)
+    with scratch_database(venv, "tpl_admin") as url:
+        env = {
+            "DATABASE_URL": url,
+            "FIRST_SUPERUSER_EMAIL": "root@example.com",
+            "FIRST_SUPERUSER_PASSWORD": "a long admin password",
+        }
+        run([python, "-m", "app.cli", "create-db"], cwd=default_project, env=env)
+        run([venv_tool(venv, "alembic"), "upgrade", "head"], cwd=default_project, env=env)
+        first = run([python, "-m", "app.cli", "superuser"], cwd=default_project, env=env)
+        second = run([python, "-m", "app.cli", "superuser"], cwd=default_project, env=env)
     assert "Created: admin root@example.com" in first.stdout
     assert "Already present: admin root@example.com" in second.stdout
 

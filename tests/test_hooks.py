@@ -14,12 +14,6 @@ HOOKS = TEMPLATE_ROOT / "hooks"
 TEMPLATE_PROJECT = TEMPLATE_ROOT / "{{cookiecutter.project_slug}}"
 # Paths other branches add to the template; once they land these xpass and fail (strict),
 # which is the reminder to delete the entry.
-PENDING_PATHS = {
-    "Dockerfile": "deploy branch",
-    ".dockerignore": "deploy branch",
-    "docker-compose.yml": "deploy branch",
-    ".github": "deploy branch",
-}
 
 
 def load_hook(name: str) -> ModuleType:
@@ -97,14 +91,8 @@ def test_every_check_is_registered() -> None:
     assert {check.__name__ for check in pre.CHECKS} == defined
 
 
-def removal_paths() -> list[Any]:
-    paths = sorted({path for _, _, group in post.REMOVALS for path in group})
-    return [
-        pytest.param(path, marks=pytest.mark.xfail(strict=True, reason=PENDING_PATHS[path]))
-        if path in PENDING_PATHS
-        else path
-        for path in paths
-    ]
+def removal_paths() -> list[str]:
+    return sorted({path for _, _, group in post.REMOVALS for path in group})
 
 
 @pytest.mark.parametrize("relative", removal_paths())

@@ -20,8 +20,8 @@ from slowapi.util import get_remote_address
 
 from app.core.config import Settings
 from app.core.exceptions import RateLimitedError
-from app.schemas.auth import LoginForm
 from app.core.rate_limit_storage import thread_free_storage_uri
+from app.schemas.auth import LoginForm
 
 LimitSetting = Literal["rate_limit_default", "rate_limit_auth", "rate_limit_login_account"]
 
