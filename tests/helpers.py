@@ -1,5 +1,6 @@
 """Baking, running and inspecting projects, shared by the template tests."""
 
+import fcntl
 import hashlib
 import os
 import re
@@ -74,12 +75,16 @@ def shared_venv(project: Path) -> Path:
     key = hashlib.sha256("\n".join(sorted(requirements)).encode()).hexdigest()[:12]
     venv = CACHE_DIR / f"baked-venv-{key}"
     marker = venv / ".complete"
-    if not marker.exists():
-        run([sys.executable, "-m", "venv", "--clear", str(venv)], cwd=TEMPLATE_ROOT)
-        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
-        run([*pip, "--upgrade", "pip"], cwd=TEMPLATE_ROOT)
-        run([*pip, *requirements], cwd=TEMPLATE_ROOT)
-        marker.touch()
+    CACHE_DIR.mkdir(exist_ok=True)
+    # xdist workers ask at the same time: one builds, the others wait on the lock.
+    with (CACHE_DIR / f"baked-venv-{key}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not marker.exists():
+            run([sys.executable, "-m", "venv", "--clear", str(venv)], cwd=TEMPLATE_ROOT)
+            pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+            run([*pip, "--upgrade", "pip"], cwd=TEMPLATE_ROOT)
+            run([*pip, *requirements], cwd=TEMPLATE_ROOT)
+            marker.touch()
     return venv
 
 
