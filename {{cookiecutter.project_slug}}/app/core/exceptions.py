@@ -113,6 +113,24 @@ class ServiceUnavailableError(AppError):
     message = "Service temporarily unavailable"
 
 
+# The code and message each status answers with by default; OpenAPI examples are built from it.
+ERROR_DEFAULTS: dict[int, tuple[str, str]] = {
+    error.status_code: (error.code, error.message)
+    for error in (
+        BadRequestError,
+        UnauthorizedError,
+        ForbiddenError,
+        NotFoundError,
+        ConflictError,
+        PayloadTooLargeError,
+        ValidationError,
+        RateLimitedError,
+        ServiceUnavailableError,
+        AppError,
+    )
+}
+
+
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {
         "error": {

@@ -4,6 +4,8 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from app.core.exceptions import ERROR_DEFAULTS
+
 MAX_PAGE_SIZE = 100
 MAX_OFFSET = 100_000
 
@@ -52,8 +54,20 @@ class ErrorResponse(BaseModel):
 
 
 def error_responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` entries for the errors an endpoint can return."""
-    return {code: {"model": ErrorResponse} for code in status_codes}
+    """OpenAPI `responses=` entries for the errors an endpoint can return, each with its example."""
+    return {status: _documented_error(status) for status in status_codes}
+
+
+def _documented_error(status: int) -> dict[str, Any]:
+    code, message = ERROR_DEFAULTS[status]
+    example = {
+        "error": {"code": code, "message": message, "details": None, "request_id": "3f9c0a8e"}
+    }
+    return {
+        "model": ErrorResponse,
+        "description": message,
+        "content": {"application/json": {"example": example}},
+    }
 
 
 class PatchModel(InputModel):

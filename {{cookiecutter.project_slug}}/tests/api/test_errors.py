@@ -191,6 +191,13 @@ async def test_openapi_documents_the_error_envelope(client: AsyncClient) -> None
     assert "ErrorResponse" in schema["components"]["schemas"]
     login = schema["paths"]["/api/v1/auth/login"]["post"]
     assert {"401", "422", "429"} <= set(login["responses"])
+    for status, code in (
+        ("401", "UNAUTHORIZED"),
+        ("422", "VALIDATION_ERROR"),
+        ("429", "RATE_LIMITED"),
+    ):
+        example = login["responses"][status]["content"]["application/json"]["example"]
+        assert example["error"]["code"] == code
 
 
 async def test_database_unique_violation_is_409_and_foreign_key_violation_is_400(
