@@ -1,5 +1,6 @@
 """Settings read from the environment and `.env` (environment wins)."""
 
+import os
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Literal, Self
@@ -51,6 +52,10 @@ class Settings(BaseSettings):
     access_token_expire_minutes: int = Field(default=15, ge=1, le=60)
     refresh_token_expire_days: int = Field(default=14, ge=1, le=90)
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
+    # Concurrent bcrypt computations; the rest of the cores stay free for the event loop.
+    password_hashing_concurrency: int = Field(
+        default_factory=lambda: max(1, (os.cpu_count() or 2) - 1), ge=1
+    )
 
     cors_origins: Annotated[list[str], NoDecode] = []
     docs_enabled: bool = True

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal
 
+import anyio.to_thread
+from anyio import CapacityLimiter
 from jose import jwt
 from jose.exceptions import JOSEError
 from passlib.context import CryptContext
-from starlette.concurrency import run_in_threadpool
 
 from app.core.config import Settings
 
@@ -53,9 +54,24 @@ def _dummy_hash(rounds: int) -> str:
     return str(_password_context(rounds).hash(uuid.uuid4().hex))
 
 
+@lru_cache(maxsize=4)
+def _hashing_slots(concurrency: int) -> CapacityLimiter:
+    return CapacityLimiter(concurrency)
+
+
+async def _off_the_loop(settings: Settings, function: Any, *args: str) -> Any:
+    """Runs bcrypt in a worker thread, at most PASSWORD_HASHING_CONCURRENCY at once.
+
+    bcrypt is pure CPU: with one thread per login the threads outnumber the cores and starve the
+    event loop, so every other request waits behind a burst of logins.
+    """
+    slots = _hashing_slots(settings.password_hashing_concurrency)
+    return await anyio.to_thread.run_sync(function, *args, limiter=slots)
+
+
 async def hash_password(password: str, settings: Settings) -> str:
     context = _password_context(settings.bcrypt_rounds)
-    return str(await run_in_threadpool(context.hash, password))
+    return str(await _off_the_loop(settings, context.hash, password))
 
 
 async def verify_password(password: str, hashed: str | None, settings: Settings) -> bool:
@@ -65,7 +81,7 @@ async def verify_password(password: str, hashed: str | None, settings: Settings)
     if len(password.encode()) > MAX_PASSWORD_BYTES or "\x00" in password:
         return False
     target = hashed if hashed is not None else _dummy_hash(settings.bcrypt_rounds)
-    matches = bool(await run_in_threadpool(context.verify, password, target))
+    matches = bool(await _off_the_loop(settings, context.verify, password, target))
     return matches and hashed is not None
 
 

@@ -1,5 +1,8 @@
+import asyncio
 import base64
 import json
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -112,3 +115,32 @@ def test_refresh_tokens_are_stored_as_sha256() -> None:
     assert hash_token("abc") == hash_token("abc")
     assert len(hash_token("abc")) == 64
     assert hash_token("abc") != hash_token("abd")
+
+
+class _CountingContext:
+    """Stands in for passlib's context and records how many hashes ran at the same time."""
+
+    def __init__(self) -> None:
+        self.running = 0
+        self.most = 0
+        self.lock = threading.Lock()
+
+    def hash(self, password: str) -> str:
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep(0.02)  # long enough for concurrent calls to overlap
+        with self.lock:
+            self.running -= 1
+        return "hashed"
+
+
+@pytest.mark.parametrize("concurrency", [1, 2])
+async def test_password_hashing_runs_at_most_the_configured_number_at_once(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, concurrency: int
+) -> None:
+    context = _CountingContext()
+    monkeypatch.setattr("app.core.security._password_context", lambda rounds: context)
+    limited = settings.model_copy(update={"password_hashing_concurrency": concurrency})
+    await asyncio.gather(*(hash_password(f"password {n}", limited) for n in range(6)))
+    assert context.most == concurrency
