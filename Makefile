@@ -40,9 +40,9 @@ bake: $(STAMP) ## Bake the default project into $(OUT)/ (answers: make bake ARGS
 test: $(STAMP) lint ## Lint the template's code, then bake every variant and run its checks and tests
 	$(BIN)/pytest -n $(WORKERS) --dist loadgroup $(ARGS)
 
-lint: $(STAMP) ## ruff and mypy on hooks/ and tests/
-	$(BIN)/ruff check hooks tests
-	$(BIN)/ruff format --check hooks tests
+lint: $(STAMP) ## ruff on hooks/, tests/, bench/; mypy --strict on hooks/ and tests/
+	$(BIN)/ruff check hooks tests bench
+	$(BIN)/ruff format --check hooks tests bench
 	$(BIN)/mypy hooks tests
 
 $(BENCH_STAMP): bench/requirements.txt
