@@ -25,12 +25,14 @@ ITEMS_PATHS = (
     "tests/services/test_items.py",
     "tests/repositories/test_items.py",
 )
+REDIS_PATHS = ("tests/core/test_rate_limit_redis.py",)
 DOCKER_PATHS = ("Dockerfile", ".dockerignore", "docker-compose.yml")
 GITHUB_CI_PATHS = (".github",)
 
 # (answer, value that removes, paths removed) — the one place pruning is decided.
 REMOVALS: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
     ("example_resource", False, ITEMS_PATHS),
+    ("rate_limit_storage", "memory", REDIS_PATHS),
     ("docker", False, DOCKER_PATHS),
     ("ci", "none", GITHUB_CI_PATHS),
 )

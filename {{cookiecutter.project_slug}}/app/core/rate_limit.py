@@ -3,14 +3,19 @@
 slowapi's `default_limits` are silently skipped for routes under included routers on current
 FastAPI (slowapi issue #281), so the default limit is a router-level dependency instead: every
 route under /api/v1 is counted without anyone having to remember a decorator.
+
+When the counter storage fails, requests are let through (fail open) and a warning is logged:
+rate limiting protects the service, it must not become the reason the service is down.
 """
 
+import logging
 import time
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import Request, Response
 from limits import RateLimitItem, parse
+from limits.errors import StorageError
 from slowapi import Limiter
 from slowapi.util import get_remote_address
 
@@ -18,16 +23,28 @@ from app.core.config import Settings
 from app.core.exceptions import RateLimitedError
 
 LimitSetting = Literal["rate_limit_default", "rate_limit_auth"]
+logger = logging.getLogger(__name__)
 
 
 def build_limiter(settings: Settings) -> Limiter:
     return Limiter(
         key_func=get_remote_address,
-        storage_uri=settings.rate_limit_storage_url,
+        storage_uri=settings.{{ "redis_url" if cookiecutter.rate_limit_storage == "redis" else "rate_limit_storage_url" }},
+        storage_options=_storage_options(settings),
         strategy="fixed-window",
         enabled=settings.rate_limit_enabled,
-        key_prefix=settings.jwt_issuer,
+        key_prefix=settings.rate_limit_key_prefix,
     )
+
+
+def _storage_options(settings: Settings) -> dict[str, Any]:
+    # Storage failures arrive as limits' StorageError whatever the backend; RateLimit lets them through.
+{%- if cookiecutter.rate_limit_storage == "redis" %}
+    timeout = settings.redis_timeout_seconds
+    return {"wrap_exceptions": True, "socket_timeout": timeout, "socket_connect_timeout": timeout}
+{%- else %}
+    return {"wrap_exceptions": True}
+{%- endif %}
 
 
 @lru_cache(maxsize=32)
@@ -51,10 +68,15 @@ class RateLimit:
             return
         settings: Settings = request.app.state.settings
         item = _parse_limit(getattr(settings, self.setting))
+        identifiers = (settings.rate_limit_key_prefix, self.scope or _route_scope(request))
         key = get_remote_address(request)
-        scope = self.scope or _route_scope(request)
-        allowed = limiter.limiter.hit(item, scope, key)
-        reset_at, remaining = limiter.limiter.get_window_stats(item, scope, key)
+        try:
+            allowed = limiter.limiter.hit(item, *identifiers, key)
+            reset_at, remaining = limiter.limiter.get_window_stats(item, *identifiers, key)
+        except StorageError as exc:
+            # Fail open: an unreachable counter store must not take the whole API down with it.
+            logger.warning("Rate-limit storage failed, request let through: %r", exc.storage_error)
+            return
         headers = {
             "X-RateLimit-Limit": str(item.amount),
             "X-RateLimit-Remaining": str(remaining),

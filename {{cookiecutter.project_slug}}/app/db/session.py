@@ -3,7 +3,13 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+{%- if cookiecutter.database == "sqlite" %}
+from typing import Any
+{%- endif %}
 
+{% if cookiecutter.database == "sqlite" -%}
+from sqlalchemy import Connection, event
+{% endif -%}
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -12,6 +18,11 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from app.core.config import Settings
+{%- if cookiecutter.database == "sqlite" %}
+
+# How long a writer waits for another writer's lock before "database is locked" (a 503).
+SQLITE_BUSY_TIMEOUT_MS = 5000
+{%- endif %}
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +40,32 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
+{% if cookiecutter.database == "sqlite" %}
 
+def create_engine(url: str, settings: Settings) -> AsyncEngine:
+    # SQLite has no server: pool sizes do not apply, but a connection may still wait for the file.
+    engine = create_async_engine(url, pool_timeout=settings.db_pool_timeout_seconds)
+    event.listen(engine.sync_engine, "connect", _configure_connection)
+    event.listen(engine.sync_engine, "begin", _begin_transaction)
+    return engine
+
+
+def _configure_connection(dbapi_connection: Any, _record: Any) -> None:
+    # The sqlite3 driver skips BEGIN before SELECT and SAVEPOINT, which breaks savepoints and
+    # repeatable reads; switch its transaction handling off and let _begin_transaction emit BEGIN.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    # Without this pragma SQLite ignores foreign keys, ON DELETE CASCADE included.
+    cursor.execute("PRAGMA foreign_keys=ON")
+    # WAL lets readers go on while a writer commits.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def _begin_transaction(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
+{% else %}
 
 def create_engine(url: str, settings: Settings) -> AsyncEngine:
     return create_async_engine(
@@ -39,7 +75,7 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
         pool_timeout=settings.db_pool_timeout_seconds,
         pool_pre_ping=True,
     )
-
+{% endif %}
 
 def create_database(settings: Settings, url: str | None = None) -> Database:
     engine = create_engine(url or settings.database_url, settings)
