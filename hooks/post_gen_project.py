@@ -27,6 +27,9 @@ ITEMS_PATHS = (
     "tests/repositories/test_items.py",
     "tests/security/test_items_idor.py",
 )
+REDIS_PATHS = ("tests/core/test_rate_limit_redis.py",)
+# The thread-free in-memory counter store; Redis variants keep their counters in Redis.
+MEMORY_STORAGE_PATHS = ("app/core/rate_limit_storage.py", "tests/core/test_rate_limit_storage.py")
 DOCKER_PATHS = ("Dockerfile", ".dockerignore", "docker-compose.yml")
 GITHUB_CI_PATHS = (".github",)
 # The team's extra members; a single backend agent owns everything, so it needs no contract.
@@ -42,6 +45,8 @@ ALL_AGENT_PATHS = (".claude", "AGENTS.md", "CLAUDE.md")
 # (answer, value that removes, paths removed) — the one place pruning is decided.
 REMOVALS: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
     ("example_resource", False, ITEMS_PATHS),
+    ("rate_limit_storage", "memory", REDIS_PATHS),
+    ("rate_limit_storage", "redis", MEMORY_STORAGE_PATHS),
     ("docker", False, DOCKER_PATHS),
     ("ci", "none", GITHUB_CI_PATHS),
     ("agent_files", "backend", TEAM_ONLY_AGENT_PATHS),

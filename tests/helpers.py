@@ -4,6 +4,7 @@ import fcntl
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -69,22 +70,52 @@ def pinned_requirements(project: Path) -> list[str]:
     return [*project_table["dependencies"], *project_table["optional-dependencies"]["dev"]]
 
 
+def target_python(project: Path) -> str:
+    """The X.Y the project targets, from its `requires-python = ">=X.Y"`."""
+    data: dict[str, Any] = tomllib.loads((project / "pyproject.toml").read_text())
+    return str(data["project"]["requires-python"]).removeprefix(">=")
+
+
+def find_interpreter(version: str) -> Path:
+    """A working `pythonX.Y`: on PATH, or installed by pyenv but not on its global list."""
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    on_path = shutil.which(f"python{version}")
+    candidates = [Path(on_path)] if on_path else []
+    candidates += sorted(pyenv_root.glob(f"versions/{version}.*/bin/python{version}"), reverse=True)
+    for candidate in candidates:
+        probe = subprocess.run([str(candidate), "--version"], capture_output=True, check=False)
+        if probe.returncode == 0:
+            return candidate
+    raise LookupError(f"no working python{version} on PATH or under {pyenv_root}/versions")
+
+
 def shared_venv(project: Path) -> Path:
-    """A virtualenv with the project's pins, reused by every bake with the same pins."""
+    """A virtualenv with the project's pins and interpreter, shared by every bake that has the same.
+
+    Keyed by the requirement set, so optional drivers (asyncpg, aiosqlite, redis) are never
+    installed into a variant that does not declare them: a missing pin fails its tests.
+    """
+    version = target_python(project)
     requirements = pinned_requirements(project)
-    key = hashlib.sha256("\n".join(sorted(requirements)).encode()).hexdigest()[:12]
-    venv = CACHE_DIR / f"baked-venv-{key}"
-    marker = venv / ".complete"
+    key_text = "\n".join([f"python{version}", *sorted(requirements)])
+    venv = CACHE_DIR / f"baked-venv-{hashlib.sha256(key_text.encode()).hexdigest()[:12]}"
     CACHE_DIR.mkdir(exist_ok=True)
-    # xdist workers ask at the same time: one builds, the others wait on the lock.
-    with (CACHE_DIR / f"baked-venv-{key}.lock").open("w") as lock:
+    # Parallel workers may want the same venv at once: one builds it, the others wait.
+    with (CACHE_DIR / f"{venv.name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not marker.exists():
-            run([sys.executable, "-m", "venv", "--clear", str(venv)], cwd=TEMPLATE_ROOT)
-            pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
-            run([*pip, "--upgrade", "pip"], cwd=TEMPLATE_ROOT)
-            run([*pip, *requirements], cwd=TEMPLATE_ROOT)
-            marker.touch()
+        if not (venv / ".complete").exists():
+            uv = str(Path(sys.executable).parent / "uv")
+            interpreter = str(find_interpreter(version))
+            run(
+                [uv, "venv", "--quiet", "--clear", "--python", interpreter, str(venv)],
+                cwd=TEMPLATE_ROOT,
+            )
+            python = str(venv / "bin" / "python")
+            run(
+                [uv, "pip", "install", "--quiet", "--python", python, *requirements],
+                cwd=TEMPLATE_ROOT,
+            )
+            (venv / ".complete").touch()
     return venv
 
 

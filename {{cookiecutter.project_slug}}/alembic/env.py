@@ -2,7 +2,9 @@
 
 import asyncio
 from logging.config import fileConfig
+from typing import Any, Literal
 
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -10,7 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from alembic import context
 from app import models  # noqa: F401  (registers every table on Base.metadata)
 from app.core.config import get_settings
-from app.db.base import Base
+from app.db.base import Base, UTCDateTime
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -25,20 +27,35 @@ def database_url() -> str:
     return str(url) if url else get_settings().database_url
 
 
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
+    # New migrations stay plain SQLAlchemy: the UTC handling lives in the models, not the schema.
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+# Shared by online and offline runs.
+OPTIONS: dict[str, Any] = {
+    "target_metadata": target_metadata,
+    "compare_type": True,
+    "render_item": render_item,
+{%- if cookiecutter.database == "sqlite" %}
+    # SQLite cannot ALTER most things in place: batch mode copies the table instead.
+    "render_as_batch": True,
+{%- endif %}
+}
+
+
 def run_migrations_offline() -> None:
     context.configure(
-        url=database_url(),
-        target_metadata=target_metadata,
-        literal_binds=True,
-        dialect_opts={"paramstyle": "named"},
-        compare_type=True,
+        url=database_url(), literal_binds=True, dialect_opts={"paramstyle": "named"}, **OPTIONS
     )
     with context.begin_transaction():
         context.run_migrations()
 
 
 def do_run_migrations(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
+    context.configure(connection=connection, **OPTIONS)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -4,10 +4,16 @@ import argparse
 import asyncio
 import logging
 import sys
+{%- if cookiecutter.database == "sqlite" %}
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+{%- else %}
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
+{%- endif %}
 
 from app.core.config import Settings, get_settings
 from app.db.base import utcnow
@@ -18,6 +24,20 @@ from app.services.users import UserService
 logger = logging.getLogger("app.cli")
 
 
+{% if cookiecutter.database == "sqlite" -%}
+async def create_db(url: str) -> bool:
+    """Creates the folder of the SQLite file named in `url`; True if the file did not exist yet.
+
+    SQLite creates the file itself on first connect, but not the folders above it.
+    """
+    return await asyncio.to_thread(_create_parent_folder, Path(str(make_url(url).database)))
+
+
+def _create_parent_folder(path: Path) -> bool:
+    existed = path.exists()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return not existed
+{%- else -%}
 async def create_db(url: str) -> bool:
     """Creates the PostgreSQL database named in `url` if it does not exist; True if created."""
     target = make_url(url)
@@ -34,6 +54,7 @@ async def create_db(url: str) -> bool:
     finally:
         await server.dispose()
     return not exists
+{%- endif %}
 
 
 async def create_superuser(settings: Settings) -> int:

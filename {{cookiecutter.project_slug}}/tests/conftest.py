@@ -5,6 +5,7 @@ test's connection, so every request commits into a savepoint that the test then 
 """
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -12,7 +13,11 @@ import pytest
 from alembic.config import Config
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
+{%- if cookiecutter.database == "sqlite" %}
+from sqlalchemy.engine import make_url
+{%- else %}
 from sqlalchemy import text
+{%- endif %}
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from alembic import command
@@ -25,6 +30,13 @@ from app.models.users import Role, User
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
+# Nothing answers here: readiness must report the database as unavailable.
+{%- if cookiecutter.database == "sqlite" %}
+UNREACHABLE_DATABASE_URL = "sqlite+aiosqlite:////nonexistent-folder/none.db"
+{%- else %}
+# Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
+UNREACHABLE_DATABASE_URL = "postgresql+asyncpg://nobody@127.0.0.1:9/none"
+{%- endif %}
 
 
 def make_test_settings(**overrides: object) -> Settings:
@@ -35,9 +47,6 @@ def make_test_settings(**overrides: object) -> Settings:
         "bcrypt_rounds": 4,
         "access_log": False,
         "cors_origins": ["https://app.example.com"],
-        # Each app built by a test gets fresh in-memory counters: with shared storage (Redis),
-        # logins from earlier tests and runs would spend the per-account and per-address limits.
-        "rate_limit_storage_url": "memory://",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -50,6 +59,15 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
+{% if cookiecutter.database == "sqlite" -%}
+async def reset_database(database_url: str) -> None:
+    """Deletes the SQLite file (and its WAL files) and migrates a new one to head with Alembic."""
+    path = Path(str(make_url(database_url).database))
+    for suffix in ("", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    await create_db(database_url)
+    await asyncio.to_thread(command.upgrade, alembic_config(database_url), "head")
+{%- else -%}
 async def reset_database(database_url: str) -> None:
     """Creates the database if needed, empties it, and migrates it to head with Alembic."""
     await create_db(database_url)
@@ -59,6 +77,7 @@ async def reset_database(database_url: str) -> None:
         await conn.execute(text("CREATE SCHEMA public"))
     await engine.dispose()
     await asyncio.to_thread(command.upgrade, alembic_config(database_url), "head")
+{%- endif %}
 
 
 @pytest.fixture(scope="session")
@@ -106,8 +125,9 @@ def app_factory(
     """Builds the real app with optional setting overrides, wired to the test transaction."""
 
     def build(**overrides: object) -> FastAPI:
-        app_settings = Settings(**{**settings.model_dump(), **overrides}) if overrides else settings
-        app = create_app(app_settings)
+        # Each app counts on its own, even when the counters live in a shared storage.
+        overrides.setdefault("rate_limit_key_prefix", f"test-{uuid.uuid4().hex}")
+        app = create_app(Settings(**{**settings.model_dump(), **overrides}))
         app.state.db = Database(engine=app.state.db.engine, sessions=sessions)
         return app
 

@@ -3,17 +3,15 @@
 import asyncio
 
 from sqlalchemy import inspect
-from sqlalchemy.engine import make_url
 
 from alembic import command
-from app.core.config import Settings
+from app.core.config import Settings, with_database_suffix
 from app.db.session import create_engine
 from tests.conftest import alembic_config, reset_database
 
 
 def migrations_database(settings: Settings) -> str:
-    url = make_url(settings.database_url)
-    return url.set(database=f"{url.database}_migrations").render_as_string(hide_password=False)
+    return with_database_suffix(settings.database_url, "_migrations")
 
 
 async def table_names(url: str, settings: Settings) -> set[str]:

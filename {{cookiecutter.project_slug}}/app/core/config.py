@@ -3,6 +3,7 @@
 import os
 from enum import StrEnum
 from functools import lru_cache
+from pathlib import PurePosixPath
 from typing import Annotated, Literal, Self
 
 from limits import parse_many
@@ -29,11 +30,11 @@ class Settings(BaseSettings):
     debug: bool = False
 
     database_url: str = "{{ cookiecutter.__database_url }}"
-    # Empty means: the same server, database name + "_test".
+    # Empty means: the same server, database name + "_test" (SQLite: the file name).
     test_database_url: str = ""
+{%- if cookiecutter.database == "postgresql" %}
     db_pool_size: int = Field(default=5, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
-    db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
     # On by default: a connection killed by a database restart or failover is replaced before
     # use instead of failing a request. It costs a round trip per checkout (`make bench`
     # measures it); set DB_POOL_PRE_PING=false to trade that safety for latency.
@@ -42,6 +43,8 @@ class Settings(BaseSettings):
     # A cut or hung database must fail requests within bounded time, never hang them.
     db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
     db_command_timeout_seconds: float = Field(default=30.0, gt=0)
+{%- endif %}
+    db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
 
     secret_key: str = "dev-secret-change-me"
     # Shared-secret algorithms only: the key is SECRET_KEY, so RS*/ES*/none make no sense here.
@@ -67,8 +70,16 @@ class Settings(BaseSettings):
     # Counted per target account, whatever address the attempts come from. Tight enough to stop
     # brute force, loose enough that an attacker can lock an owner out for minutes, not days.
     rate_limit_login_account: str = "5/minute;30/hour"
-    rate_limit_storage_url: str = "{{ 'redis://127.0.0.1:6379/0' if cookiecutter.rate_limit_storage == 'redis' else 'memory://' }}"
+{%- if cookiecutter.rate_limit_storage == "redis" %}
+    # Counters live in Redis, shared by every worker and instance; see README "Rate limits".
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Bounds every Redis call: a dead Redis costs this long per request at worst, not minutes.
+    redis_timeout_seconds: float = Field(default=0.5, gt=0, le=10)
+{%- else %}
+    rate_limit_storage_url: str = "memory://"
+{%- endif %}
+    # Start of every counter key: services sharing one storage must use different prefixes.
+    rate_limit_key_prefix: str = "{{ cookiecutter.project_slug }}"
 
     log_level: str = "INFO"
     log_json: bool | None = None
@@ -116,10 +127,15 @@ class Settings(BaseSettings):
 
     @property
     def resolved_test_database_url(self) -> str:
-        if self.test_database_url:
-            return self.test_database_url
-        url = make_url(self.database_url)
-        return url.set(database=f"{url.database}_test").render_as_string(hide_password=False)
+        return self.test_database_url or with_database_suffix(self.database_url, "_test")
+
+
+def with_database_suffix(url: str, suffix: str) -> str:
+    """The same URL naming a sibling database: `shop` -> `shop_test`, `./shop.db` -> `shop_test.db`."""
+    parsed = make_url(url)
+    name = PurePosixPath(str(parsed.database))
+    renamed = str(name.with_name(f"{name.stem}{suffix}{name.suffix}"))
+    return parsed.set(database=renamed).render_as_string(hide_password=False)
 
 
 @lru_cache

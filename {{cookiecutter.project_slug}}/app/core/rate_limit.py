@@ -6,34 +6,57 @@ route under /api/v1 is counted without anyone having to remember a decorator.
 
 Login is counted twice: per client address (one address cannot spray many accounts) and per
 target account (many addresses cannot brute-force one account).
+
+When the counter storage fails, requests are let through (fail open) and a warning is logged:
+rate limiting protects the service, it must not become the reason the service is down.
 """
 
 import hashlib
+import logging
 import time
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Form, Request, Response
 from limits import RateLimitItem, parse_many
+from limits.errors import StorageError
 from slowapi import Limiter
 from slowapi.util import get_remote_address
 
 from app.core.config import Settings
 from app.core.exceptions import RateLimitedError
+{%- if cookiecutter.rate_limit_storage == "memory" %}
 from app.core.rate_limit_storage import thread_free_storage_uri
+{%- endif %}
 from app.schemas.auth import LoginForm
 
 LimitSetting = Literal["rate_limit_default", "rate_limit_auth", "rate_limit_login_account"]
+logger = logging.getLogger(__name__)
 
 
 def build_limiter(settings: Settings) -> Limiter:
     return Limiter(
         key_func=get_remote_address,
+{%- if cookiecutter.rate_limit_storage == "redis" %}
+        storage_uri=settings.redis_url,
+{%- else %}
         storage_uri=thread_free_storage_uri(settings.rate_limit_storage_url),
+{%- endif %}
+        storage_options=_storage_options(settings),
         strategy="fixed-window",
         enabled=settings.rate_limit_enabled,
-        key_prefix=settings.jwt_issuer,
+        key_prefix=settings.rate_limit_key_prefix,
     )
+
+
+def _storage_options(settings: Settings) -> dict[str, Any]:
+    # Storage failures arrive as limits' StorageError whatever the backend; _count lets them through.
+{%- if cookiecutter.rate_limit_storage == "redis" %}
+    timeout = settings.redis_timeout_seconds
+    return {"wrap_exceptions": True, "socket_timeout": timeout, "socket_connect_timeout": timeout}
+{%- else %}
+    return {"wrap_exceptions": True}
+{%- endif %}
 
 
 @lru_cache(maxsize=32)
@@ -50,19 +73,25 @@ def _count(
     if not limiter.enabled:
         return
     settings: Settings = request.app.state.settings
+    identifiers = (settings.rate_limit_key_prefix, scope, key)
     tightest: dict[str, str] = {}
     retry_after = 0
-    for item in _parse_limits(getattr(settings, setting)):
-        allowed = limiter.limiter.hit(item, scope, key)
-        reset_at, remaining = limiter.limiter.get_window_stats(item, scope, key)
-        if not tightest or remaining < int(tightest["X-RateLimit-Remaining"]):
-            tightest = {
-                "X-RateLimit-Limit": str(item.amount),
-                "X-RateLimit-Remaining": str(remaining),
-                "X-RateLimit-Reset": str(int(reset_at)),
-            }
-        if not allowed:
-            retry_after = max(retry_after, 1, int(reset_at - time.time()))
+    try:
+        for item in _parse_limits(getattr(settings, setting)):
+            allowed = limiter.limiter.hit(item, *identifiers)
+            reset_at, remaining = limiter.limiter.get_window_stats(item, *identifiers)
+            if not tightest or remaining < int(tightest["X-RateLimit-Remaining"]):
+                tightest = {
+                    "X-RateLimit-Limit": str(item.amount),
+                    "X-RateLimit-Remaining": str(remaining),
+                    "X-RateLimit-Reset": str(int(reset_at)),
+                }
+            if not allowed:
+                retry_after = max(retry_after, 1, int(reset_at - time.time()))
+    except StorageError as exc:
+        # Fail open: an unreachable counter store must not take the whole API down with it.
+        logger.warning("Rate-limit storage failed, request let through: %r", exc.storage_error)
+        return
     if retry_after:
         raise RateLimitedError(headers={**tightest, "Retry-After": str(retry_after)})
     response.headers.update(tightest)

@@ -46,6 +46,11 @@ def test_test_database_defaults_to_a_sibling_database() -> None:
     )
 
 
+def test_test_database_of_a_sqlite_file_is_a_sibling_file() -> None:
+    configured = settings(database_url="sqlite+aiosqlite:///./data/shop.db", test_database_url="")
+    assert configured.resolved_test_database_url == "sqlite+aiosqlite:///data/shop_test.db"
+
+
 def test_cors_origins_accept_a_comma_separated_environment_value(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -1,0 +1,198 @@
+"""Every answer bakes a service that passes its own lint, types and tests, as baked.
+
+Variants change one answer from the defaults at a time, plus the pairs that interact
+(database x rate_limit_storage, example_resource x agent_files, docker x database). The default
+bake itself is covered by test_default_bake.py. Each variant's tests share one xdist group, so
+one worker bakes it once and runs its checks in order.
+"""
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Baker
+from tests.helpers import (
+    BINARY_SUFFIXES,
+    leftover_template_syntax,
+    passed_count,
+    project_files,
+    run,
+    shared_venv,
+    target_python,
+    venv_tool,
+)
+
+VARIANTS: dict[str, dict[str, Any]] = {
+    "sqlite": {"database": "sqlite"},
+    "redis": {"rate_limit_storage": "redis"},
+    "no_items": {"example_resource": False},
+    "agents_backend": {"agent_files": "backend"},
+    "agents_none": {"agent_files": "none"},
+    "no_docker": {"docker": False},
+    "no_ci": {"ci": "none"},
+    "py312": {"python_version": "3.12"},
+    "py313": {"python_version": "3.13"},
+    "sqlite_redis": {"database": "sqlite", "rate_limit_storage": "redis"},
+    "no_items_agents_backend": {"example_resource": False, "agent_files": "backend"},
+    "no_items_agents_none": {"example_resource": False, "agent_files": "none"},
+    "sqlite_no_docker": {"database": "sqlite", "docker": False},
+}
+# Lower bounds: the suites only grow. Items bring ~30 tests, Redis ~5.
+MIN_TESTS_WITH_ITEMS = 140
+MIN_TESTS_WITHOUT_ITEMS = 110
+
+# Anything that names the example resource; the page field `items` and `dict.items()` do not.
+ITEMS_TRACE = re.compile(
+    r"\bitems\.router\b|\bItems?\b|/items\b|\bitem_id\b|\bitems\.py\b|_items\b|\bget_item|ItemService"
+)
+ENV_KEY = re.compile(r"^#?\s*([A-Z][A-Z0-9_]*)=", re.MULTILINE)
+_baked: dict[str, Path] = {}
+
+
+def answers(variant: str) -> dict[str, Any]:
+    # "Tpl Sqlite Redis" -> database tpl_sqlite_redis_test; no name may contain "items".
+    name = variant.replace("no_items", "bare").replace("_", " ").title()
+    return {"project_name": f"Tpl {name}", **VARIANTS[variant]}
+
+
+def in_groups(check: str) -> list[Any]:
+    """One parameter per variant, in that variant's xdist group."""
+    return [
+        pytest.param(variant, id=f"{variant}-{check}", marks=pytest.mark.xdist_group(name=variant))
+        for variant in VARIANTS
+    ]
+
+
+def variants_where(check: str, answer: str, *, absent: bool = False) -> list[Any]:
+    """The variants that change `answer` from its default (or, with `absent`, that keep it)."""
+    return [param for param in in_groups(check) if (answer in VARIANTS[param.values[0]]) != absent]
+
+
+def project_of(variant: str, bake: Baker) -> Path:
+    if variant not in _baked:
+        _baked[variant] = bake(**answers(variant))
+    return _baked[variant]
+
+
+@pytest.mark.parametrize("variant", in_groups("bakes"))
+def test_variant_bakes_without_template_syntax(variant: str, bake: Baker) -> None:
+    assert leftover_template_syntax(project_of(variant, bake)) == []
+
+
+@pytest.mark.parametrize("variant", in_groups("lint"))
+def test_variant_passes_ruff_check_and_format(variant: str, bake: Baker) -> None:
+    project = project_of(variant, bake)
+    venv = shared_venv(project)
+    run([venv_tool(venv, "ruff"), "check", "."], cwd=project)
+    run([venv_tool(venv, "ruff"), "format", "--check", "."], cwd=project)
+
+
+@pytest.mark.parametrize("variant", in_groups("mypy"))
+def test_variant_passes_mypy_strict(variant: str, bake: Baker) -> None:
+    project = project_of(variant, bake)
+    run([venv_tool(shared_venv(project), "mypy"), "app"], cwd=project)
+
+
+@pytest.mark.parametrize("variant", in_groups("tests"))
+def test_variant_passes_its_own_tests(variant: str, bake: Baker) -> None:
+    project = project_of(variant, bake)
+    venv = shared_venv(project)
+    result = run([venv_tool(venv, "pytest"), "-q", "-p", "no:cacheprovider"], cwd=project)
+    passed = passed_count(result.stdout)
+    with_items = VARIANTS[variant].get("example_resource", True)
+    assert passed >= (MIN_TESTS_WITH_ITEMS if with_items else MIN_TESTS_WITHOUT_ITEMS), (
+        result.stdout
+    )
+    print(f"{variant}: {passed} baked tests passed")  # noqa: T201  (shown with -rP)
+
+
+@pytest.mark.parametrize("variant", in_groups("env"))
+def test_variant_documents_every_setting_in_env_example(variant: str, bake: Baker) -> None:
+    project = project_of(variant, bake)
+    python = venv_tool(shared_venv(project), "python")
+    listing = "from app.core.config import Settings; print(*Settings.model_fields, sep='\\n')"
+    fields = {name.upper() for name in run([python, "-c", listing], cwd=project).stdout.split()}
+    documented = set(ENV_KEY.findall((project / ".env.example").read_text()))
+    assert fields - documented == set(), "settings missing from .env.example"
+    assert documented - fields == set(), ".env.example documents settings that do not exist"
+
+
+@pytest.mark.parametrize("variant", variants_where("interpreter", "python_version"))
+def test_python_variant_runs_on_its_interpreter(variant: str, bake: Baker) -> None:
+    project = project_of(variant, bake)
+    wanted = VARIANTS[variant]["python_version"]
+    assert target_python(project) == wanted
+    assert f'python_version = "{wanted}"' in (project / "pyproject.toml").read_text()
+    python = venv_tool(shared_venv(project), "python")
+    version = run([python, "-c", "import sys; print(sys.version)"], cwd=project).stdout
+    assert version.startswith(f"{wanted}.")
+
+
+@pytest.mark.parametrize("variant", variants_where("no_items", "example_resource"))
+def test_variant_without_items_leaves_no_trace_of_them(variant: str, bake: Baker) -> None:
+    project = project_of(variant, bake)
+    traces = [
+        f"{path.relative_to(project)}:{number}: {line.strip()}"
+        for path in project_files(project)
+        if path.suffix not in BINARY_SUFFIXES
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if ITEMS_TRACE.search(line) or ITEMS_TRACE.search(str(path.relative_to(project)))
+    ]
+    assert traces == []
+
+
+@pytest.mark.parametrize("variant", variants_where("no_server", "database"))
+def test_sqlite_variant_depends_on_no_database_server(variant: str, bake: Baker) -> None:
+    project = project_of(variant, bake)
+    pyproject = (project / "pyproject.toml").read_text()
+    assert '"aiosqlite==' in pyproject
+    assert "asyncpg" not in pyproject
+    # Nothing that runs (app, migrations, test harness, settings) names a PostgreSQL URL or driver;
+    # comments and docs may still compare the two.
+    runtime = [*project.glob("app/**/*.py"), *project.glob("alembic/**/*.py")]
+    runtime += [project / "tests" / "conftest.py", project / ".env.example"]
+    mentions = [
+        str(path.relative_to(project))
+        for path in runtime
+        if re.search(r"postgresql\+|asyncpg|DROP SCHEMA", path.read_text())
+    ]
+    assert mentions == []
+
+
+@pytest.mark.parametrize("variant", variants_where("cli_migrations", "database"))
+def test_sqlite_variant_migrates_from_the_cli_without_drift(
+    variant: str, bake: Baker, tmp_path: Path
+) -> None:
+    project = project_of(variant, bake)
+    venv = shared_venv(project)
+    # A folder that does not exist yet: create-db must make it.
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/data/cli.db"}
+    alembic = venv_tool(venv, "alembic")
+    created = run([venv_tool(venv, "python"), "-m", "app.cli", "create-db"], cwd=project, env=env)
+    assert "Database created" in created.stdout
+    run([alembic, "upgrade", "head"], cwd=project, env=env)
+    check = run([alembic, "check"], cwd=project, env=env)
+    assert "No new upgrade operations detected" in check.stdout + check.stderr
+    run([alembic, "downgrade", "base"], cwd=project, env=env)
+    run([alembic, "upgrade", "head"], cwd=project, env=env)
+
+
+@pytest.mark.parametrize("variant", variants_where("redis_pins", "rate_limit_storage"))
+def test_redis_variant_pins_the_limits_redis_extra(variant: str, bake: Baker) -> None:
+    pyproject = (project_of(variant, bake) / "pyproject.toml").read_text()
+    assert '"limits[redis]==' in pyproject
+    assert '"redis==' in pyproject
+    assert '"slowapi[redis]' not in pyproject
+
+
+@pytest.mark.parametrize("variant", variants_where("no_redis", "rate_limit_storage", absent=True))
+def test_memory_variant_mentions_no_redis(variant: str, bake: Baker) -> None:
+    project = project_of(variant, bake)
+    mentions = [
+        str(path.relative_to(project))
+        for path in project_files(project)
+        if path.suffix not in BINARY_SUFFIXES and "redis" in path.read_text().lower()
+    ]
+    assert mentions == []
