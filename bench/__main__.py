@@ -42,6 +42,8 @@ def _template_env(baked: project.Baked, database_url: str) -> dict[str, str]:
         # Limits stay on (their cost is part of the template) but high enough never to trip.
         "RATE_LIMIT_DEFAULT": "100000000/minute",
         "RATE_LIMIT_AUTH": "100000000/minute",
+        # Otherwise the per-account limit turns the login load into cheap 429s after 5 tries.
+        "RATE_LIMIT_LOGIN_ACCOUNT": "100000000/minute",
         "JWT_ISSUER": baked.slug,
         "JWT_AUDIENCE": f"{baked.slug}-api",
     }

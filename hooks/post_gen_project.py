@@ -28,6 +28,8 @@ ITEMS_PATHS = (
     "tests/security/test_items_idor.py",
 )
 REDIS_PATHS = ("tests/core/test_rate_limit_redis.py",)
+# Outage, two-instance and concurrency tests need a database server (a proxy, many connections).
+SERVER_DATABASE_PATHS = ("tests/reliability",)
 # The thread-free in-memory counter store; Redis variants keep their counters in Redis.
 MEMORY_STORAGE_PATHS = ("app/core/rate_limit_storage.py", "tests/core/test_rate_limit_storage.py")
 DOCKER_PATHS = ("Dockerfile", ".dockerignore", "docker-compose.yml")
@@ -47,6 +49,7 @@ REMOVALS: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
     ("example_resource", False, ITEMS_PATHS),
     ("rate_limit_storage", "memory", REDIS_PATHS),
     ("rate_limit_storage", "redis", MEMORY_STORAGE_PATHS),
+    ("database", "sqlite", SERVER_DATABASE_PATHS),
     ("docker", False, DOCKER_PATHS),
     ("ci", "none", GITHUB_CI_PATHS),
     ("agent_files", "backend", TEAM_ONLY_AGENT_PATHS),

@@ -19,7 +19,15 @@ CACHE_DIR = TEMPLATE_ROOT / ".cache"
 # Leftover Jinja in a baked file is always a bug.
 TEMPLATE_SYNTAX = re.compile(r"\{\{|\{%|%\}|\{#|cookiecutter\.")
 BINARY_SUFFIXES = {".png", ".jpg", ".ico", ".pyc", ".db"}
-SKIPPED_DIRS = {".venv", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".git"}
+SKIPPED_DIRS = {
+    ".venv",
+    "__pycache__",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".hypothesis",
+    ".git",
+}
 
 
 def project_files(project: Path) -> Iterator[Path]:

@@ -218,8 +218,8 @@ def register_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
     app.add_exception_handler(IntegrityError, handle_integrity_error)
-    # asyncpg reports a cut link as a generic DBAPIError flagged `connection_invalidated`, and a
-    # refused or timed-out connect as a bare OSError / TimeoutError: all mean "try again later".
+    # The driver reports a cut link as a generic DBAPIError flagged `connection_invalidated`, and
+    # a refused or timed-out connect as a bare OSError / TimeoutError: all mean "try again later".
     app.add_exception_handler(DBAPIError, handle_database_error)
     app.add_exception_handler(OSError, handle_database_unavailable)
     app.add_exception_handler(RateLimitExceeded, handle_rate_limit_exceeded)

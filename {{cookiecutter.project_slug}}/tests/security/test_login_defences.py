@@ -27,7 +27,7 @@ async def client_from(app: FastAPI, address: str) -> AsyncIterator[AsyncClient]:
 
 
 def random_address() -> str:
-    """A fresh address per test, so limits never carry over between tests (e.g. in Redis)."""
+    """A fresh address per test, so limits never carry over between tests (even in a shared storage)."""
     raw = uuid.uuid4().bytes
     return f"10.{raw[0]}.{raw[1]}.{raw[2]}"
 
