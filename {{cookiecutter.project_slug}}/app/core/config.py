@@ -35,10 +35,11 @@ class Settings(BaseSettings):
 {%- if cookiecutter.database == "postgresql" %}
     db_pool_size: int = Field(default=5, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
-    # On by default: a connection killed by a database restart or failover is replaced before
-    # use instead of failing a request. It costs a round trip per checkout (`make bench`
-    # measures it); set DB_POOL_PRE_PING=false to trade that safety for latency.
-    db_pool_pre_ping: bool = True
+    # Off by default: on asyncpg a pre-ping is BEGIN + ";" + ROLLBACK, three round trips per
+    # checkout, which doubled the cost of GET /users/me in `make bench`. Without it, a database
+    # restart fails one request per process with 503 (Retry-After), after which SQLAlchemy
+    # discards the whole stale pool; recycling keeps connections younger than server idle limits.
+    db_pool_pre_ping: bool = False
     db_pool_recycle_seconds: int = Field(default=1800, ge=-1)
     # A cut or hung database must fail requests within bounded time, never hang them.
     db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
