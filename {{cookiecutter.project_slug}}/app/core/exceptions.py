@@ -185,10 +185,25 @@ async def handle_integrity_error(request: Request, exc: Exception) -> JSONRespon
     return error_response(BadRequestError("The request violates a data constraint"))
 
 
+# sqlite3 files every failure under OperationalError, "no such column" included; only these
+# messages there mean "try again later".
+SQLITE_TRANSIENT_ERRORS = ("database is locked", "unable to open database", "disk i/o error")
+
+
+def is_database_outage(exc: DBAPIError) -> bool:
+    if exc.connection_invalidated or isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if type(exc.orig).__module__ == "sqlite3":
+        return any(text in str(exc.orig).lower() for text in SQLITE_TRANSIENT_ERRORS)
+    return True
+
+
 async def handle_database_error(request: Request, exc: Exception) -> JSONResponse:
     """A lost connection is an outage (503); any other driver error is a bug (500)."""
     assert isinstance(exc, DBAPIError)
-    if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+    if is_database_outage(exc):
         return await handle_database_unavailable(request, exc)
     logger.error("Database error on %s %s", request.method, request.url.path, exc_info=exc)
     return internal_error_response()
