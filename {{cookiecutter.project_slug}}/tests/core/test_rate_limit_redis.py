@@ -1,13 +1,18 @@
 """Rate-limit counters in the real Redis: shared by every instance, never a reason to refuse service."""
 
+import shutil
 import socket
+import subprocess
+import time
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
+
+REDIS_START_SECONDS = 10.0
 
 
 @asynccontextmanager
@@ -89,3 +94,58 @@ async def test_readiness_is_degraded_naming_redis_when_it_is_down(
         "status": "degraded",
         "checks": {"database": "ok", "redis": "unavailable"},
     }
+
+
+@contextmanager
+def redis_server(port: int) -> Iterator[None]:
+    """A throwaway Redis on 127.0.0.1:`port`, stopped (killed) when the block ends."""
+    server = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + REDIS_START_SECONDS
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+        yield
+    finally:
+        server.kill()
+        server.wait(timeout=REDIS_START_SECONDS)
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs the redis-server binary")
+async def test_limits_and_readiness_come_back_by_themselves_after_a_redis_outage(
+    app_factory: Callable[..., FastAPI], user_headers: dict[str, str]
+) -> None:
+    port = closed_port()
+    app = app_factory(redis_url=f"redis://127.0.0.1:{port}/0", rate_limit_default="2/minute")
+    me = "/api/v1/users/me"
+    async with client_for(app) as client:
+        with redis_server(port):
+            before = await client.get(me, headers=user_headers)
+        # Redis is gone: requests are served, readiness says so.
+        during = [await client.get(me, headers=user_headers) for _ in range(3)]
+        degraded = await client.get("/health/ready")
+        with redis_server(port):  # back on the same address, empty (it keeps nothing on disk)
+            recovered = await client.get("/health/ready")
+            after = [await client.get(me, headers=user_headers) for _ in range(3)]
+    assert before.status_code == 200
+    assert [response.status_code for response in during] == [200, 200, 200]
+    assert degraded.json()["checks"]["redis"] == "unavailable"
+    assert recovered.json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
+    # Limits are enforced again without a restart.
+    assert [response.status_code for response in after] == [200, 200, 429]
