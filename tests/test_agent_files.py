@@ -65,8 +65,7 @@ def expected_files(agent_files: str) -> set[str]:
     return files
 
 
-@pytest.fixture(scope="module", params=list(VARIANTS), ids=lambda key: f"{key[0]}-items{key[1]}")
-def variant(request: pytest.FixtureRequest, bake: Baker) -> tuple[str, bool, Path]:
+def bake_variant(request: pytest.FixtureRequest, bake: Baker) -> tuple[str, bool, Path]:
     agent_files, example_resource = request.param
     project = bake(
         project_name=VARIANTS[request.param],
@@ -74,17 +73,16 @@ def variant(request: pytest.FixtureRequest, bake: Baker) -> tuple[str, bool, Pat
         example_resource=example_resource,
     )
     return agent_files, example_resource, project
+
+
+@pytest.fixture(scope="module", params=list(VARIANTS), ids=lambda key: f"{key[0]}-items{key[1]}")
+def variant(request: pytest.FixtureRequest, bake: Baker) -> tuple[str, bool, Path]:
+    return bake_variant(request, bake)
 
 
 @pytest.fixture(scope="module", params=WITH_AGENTS, ids=lambda key: f"{key[0]}-items{key[1]}")
 def agent_project(request: pytest.FixtureRequest, bake: Baker) -> tuple[str, bool, Path]:
-    agent_files, example_resource = request.param
-    project = bake(
-        project_name=VARIANTS[request.param],
-        agent_files=agent_files,
-        example_resource=example_resource,
-    )
-    return agent_files, example_resource, project
+    return bake_variant(request, bake)
 
 
 def agent_docs(project: Path) -> list[Path]:

@@ -59,7 +59,7 @@ def _hashing_slots(concurrency: int) -> CapacityLimiter:
     return CapacityLimiter(concurrency)
 
 
-async def _off_the_loop(settings: Settings, function: Any, *args: str) -> Any:
+async def _off_the_loop(settings: Settings, function: Any, *args: object) -> Any:
     """Runs bcrypt in a worker thread, at most PASSWORD_HASHING_CONCURRENCY at once.
 
     bcrypt is pure CPU: with one thread per login the threads outnumber the cores and starve the
@@ -74,15 +74,21 @@ async def hash_password(password: str, settings: Settings) -> str:
     return str(await _off_the_loop(settings, context.hash, password))
 
 
+def _verify_or_burn(password: str, hashed: str | None, rounds: int) -> bool:
+    # Runs in the worker thread, dummy hash included: its first computation is a full bcrypt.
+    target = hashed if hashed is not None else _dummy_hash(rounds)
+    return bool(_password_context(rounds).verify(password, target)) and hashed is not None
+
+
 async def verify_password(password: str, hashed: str | None, settings: Settings) -> bool:
     """Checks a password; with `hashed=None` burns the same time and returns False."""
-    context = _password_context(settings.bcrypt_rounds)
     # bcrypt raises on over-long secrets and NUL bytes (a 500); neither can match a stored hash.
     if len(password.encode()) > MAX_PASSWORD_BYTES or "\x00" in password:
         return False
-    target = hashed if hashed is not None else _dummy_hash(settings.bcrypt_rounds)
-    matches = bool(await _off_the_loop(settings, context.verify, password, target))
-    return matches and hashed is not None
+    matches = await _off_the_loop(
+        settings, _verify_or_burn, password, hashed, settings.bcrypt_rounds
+    )
+    return bool(matches)
 
 
 def hash_token(token: str) -> str:
