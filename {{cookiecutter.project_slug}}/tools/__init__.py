@@ -1,0 +1,1 @@
+"""Development tooling; nothing here is imported by the app at runtime."""

@@ -1,0 +1,1 @@
+"""`make resource`: writes a CRUD resource in the shape of the rest of the service."""

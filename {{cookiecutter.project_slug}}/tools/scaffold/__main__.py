@@ -1,0 +1,34 @@
+"""`python -m tools.scaffold --name projects --fields "title:str done:bool" --owned yes`.
+
+`make resource name=... fields=... owned=...` is the usual way in.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from tools.scaffold.spec import SpecError, parse
+from tools.scaffold.writer import write
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make resource", description=__doc__)
+    parser.add_argument("--name", default="", help="plural snake_case, e.g. projects")
+    parser.add_argument("--fields", default="", help='e.g. "title:str note:text? done:bool"')
+    parser.add_argument("--owned", default="yes", help="yes (per-user rows) or no (shared)")
+    args = parser.parse_args(argv)
+    project = Path.cwd()
+    try:
+        spec = parse(args.name, args.fields, args.owned, project)
+        outputs = write(spec, project)
+    except SpecError as error:
+        print(f"make resource: {error}", file=sys.stderr)
+        return 2
+    for output in outputs:
+        print(f"wrote {output.path}")
+    print(f"next: make migrate && make test ARGS=tests/api/test_{spec.name}.py")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""Renders a resource from the templates next to this file and wires it into the service.
+
+Everything is rendered and checked in memory first; files are written only when all of it
+succeeded, so a refusal leaves the tree as it was.
+"""
+
+import ast
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from tools.scaffold.spec import ResourceSpec, SpecError
+
+TEMPLATES = Path(__file__).parent / "templates"
+MIGRATIONS = Path("alembic/versions")
+NUMBERED_MIGRATION = re.compile(r"^(\d{4})_\w+\.py$")
+REVISION_LINE = re.compile(r'^revision: str = "([^"]+)"$', re.MULTILINE)
+DOWN_REVISION_LINE = re.compile(r'^down_revision: str \| None = "([^"]+)"$', re.MULTILINE)
+ALL_LIST = re.compile(r"^__all__ = (\[.*?\])$", re.MULTILINE | re.DOTALL)
+
+
+def camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+ENVIRONMENT = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    undefined=StrictUndefined,
+    keep_trailing_newline=True,
+    autoescape=False,  # Python source, not HTML
+)
+ENVIRONMENT.filters["camel"] = camel
+
+# Lines added to files the service already has; each lands after its anchor's last match.
+MODEL_IMPORT = ENVIRONMENT.from_string("from app.models.{{ r.name }} import {{ r.model }}\n")
+SERVICE_IMPORT = ENVIRONMENT.from_string(
+    "from app.services.{{ r.name }} import {{ r.model }}Service\n"
+)
+ENDPOINTS_IMPORT = ENVIRONMENT.from_string("from app.api.v1.endpoints import {{ r.name }}\n")
+DEPENDENCY = ENVIRONMENT.from_string(
+    "\n\nasync def get_{{ r.singular }}_service(session: SessionDep) -> {{ r.model }}Service:\n"
+    "    return {{ r.model }}Service(session)\n\n\n"
+    "{{ r.model }}ServiceDep = Annotated[{{ r.model }}Service, Depends(get_{{ r.singular }}_service)]\n"
+)
+ROUTER_LINE = ENVIRONMENT.from_string("api_router.include_router({{ r.name }}.router)\n")
+
+
+@dataclass(frozen=True)
+class Output:
+    path: Path
+    text: str
+
+
+def new_files(spec: ResourceSpec, project: Path) -> list[Output]:
+    revision, down_revision = next_revision(project)
+    context = {
+        "r": spec,
+        "sqlalchemy_imports": sqlalchemy_imports(spec),
+        "indexed": sorted(
+            [f.name for f in spec.fields if f.indexed] + (["owner_id"] if spec.owned else [])
+        ),
+        "revision": revision,
+        "down_revision": down_revision,
+        "today": date.today().isoformat(),
+    }
+    targets = {
+        "model.py.jinja": f"app/models/{spec.name}.py",
+        "schemas.py.jinja": f"app/schemas/{spec.name}.py",
+        "repository.py.jinja": f"app/repositories/{spec.name}.py",
+        "service.py.jinja": f"app/services/{spec.name}.py",
+        "endpoints.py.jinja": f"app/api/v1/endpoints/{spec.name}.py",
+        "migration.py.jinja": f"{MIGRATIONS}/{revision}_{spec.name}.py",
+        "test_api.py.jinja": f"tests/api/test_{spec.name}.py",
+        "test_service.py.jinja": f"tests/services/test_{spec.name}.py",
+        "test_repository.py.jinja": f"tests/repositories/test_{spec.name}.py",
+    }
+    outputs = [
+        Output(Path(target), ENVIRONMENT.get_template(template).render(context))
+        for template, target in targets.items()
+    ]
+    taken = [str(output.path) for output in outputs if (project / output.path).exists()]
+    if taken:
+        raise SpecError(f"resource '{spec.name}' would overwrite {', '.join(taken)}")
+    return outputs
+
+
+def sqlalchemy_imports(spec: ResourceSpec) -> list[str]:
+    names = {spec_field.type.column.split("(")[0] for spec_field in spec.fields}
+    names.discard("UTCDateTime")  # comes from app.db.base
+    if spec.owned:
+        names.add("ForeignKey")
+    return sorted(names)
+
+
+def next_revision(project: Path) -> tuple[str, str]:
+    """`NNNN` one past the highest numbered migration, and the single head it follows."""
+    folder = project / MIGRATIONS
+    numbers = [
+        int(match.group(1))
+        for path in folder.glob("*.py")
+        if (match := NUMBERED_MIGRATION.match(path.name))
+    ]
+    revisions, parents = set(), set()
+    for path in folder.glob("*.py"):
+        text = path.read_text()
+        if found := REVISION_LINE.search(text):
+            revisions.add(found.group(1))
+        if parent := DOWN_REVISION_LINE.search(text):
+            parents.add(parent.group(1))
+    heads = sorted(revisions - parents)
+    if len(heads) != 1:
+        raise SpecError(f"alembic has {len(heads)} heads ({', '.join(heads)}); merge them first")
+    return f"{max(numbers, default=0) + 1:04d}", heads[0]
+
+
+def insert_after_last(text: str, anchor: str, line: str) -> str:
+    lines = text.splitlines(keepends=True)
+    matches = [index for index, existing in enumerate(lines) if existing.startswith(anchor)]
+    if not matches:
+        raise SpecError(f"cannot find '{anchor}' to wire the resource in; add it by hand")
+    lines.insert(matches[-1] + 1, line)
+    return "".join(lines)
+
+
+def with_export(text: str, name: str) -> str:
+    match = ALL_LIST.search(text)
+    if match is None:
+        raise SpecError("app/models/__init__.py has no __all__ list to add the model to")
+    names = sorted({*ast.literal_eval(match.group(1)), name})
+    exported = ", ".join(f'"{exported_name}"' for exported_name in names)
+    return text[: match.start(1)] + f"[{exported}]" + text[match.end(1) :]
+
+
+def edited_files(spec: ResourceSpec, project: Path) -> list[Output]:
+    def read(relative: str) -> str:
+        return (project / relative).read_text()
+
+    models = insert_after_last(
+        read("app/models/__init__.py"), "from app.models.", MODEL_IMPORT.render(r=spec)
+    )
+    deps = insert_after_last(
+        read("app/api/deps.py"), "from app.services.", SERVICE_IMPORT.render(r=spec)
+    )
+    router = insert_after_last(
+        read("app/api/v1/router.py"),
+        "from app.api.v1.endpoints import",
+        ENDPOINTS_IMPORT.render(r=spec),
+    )
+    return [
+        Output(Path("app/models/__init__.py"), with_export(models, spec.model)),
+        Output(Path("app/api/deps.py"), deps + DEPENDENCY.render(r=spec)),
+        Output(Path("app/api/v1/router.py"), router + ROUTER_LINE.render(r=spec)),
+    ]
+
+
+def tidy(project: Path, paths: list[Path]) -> None:
+    """Sorts imports and formats what was written, with the project's own ruff settings."""
+    files = [str(path) for path in paths]
+    ruff = [sys.executable, "-m", "ruff"]
+    subprocess.run([*ruff, "check", "--quiet", "--fix", *files], cwd=project, check=True)
+    subprocess.run([*ruff, "format", "--quiet", *files], cwd=project, check=True)
+
+
+def write(spec: ResourceSpec, project: Path) -> list[Output]:
+    outputs = [*new_files(spec, project), *edited_files(spec, project)]
+    for output in outputs:
+        (project / output.path).write_text(output.text)
+    tidy(project, [output.path for output in outputs])
+    return outputs
