@@ -1,0 +1,141 @@
+"""A bake takes a later template change with `cruft update`, whether it was created with cruft
+or baked with plain cookiecutter and linked afterwards: the change arrives, the bake's own edits
+survive, `.env` is not touched, `cruft check` passes, and the updated project's tests pass."""
+
+import json
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import TEMPLATE_ROOT, passed_count, run, shared_venv
+
+GIT = ["git", "-c", "user.name=Template Tests", "-c", "user.email=tests@example.com"]
+CRUFT = str(Path(sys.executable).parent / "cruft")
+COOKIECUTTER = str(Path(sys.executable).parent / "cookiecutter")
+NEW_FILE = "docs/template-news.md"
+TEMPLATE_LINE = "Template change: the README gained this line in a later template commit."
+OWN_LINE = "Our own note, written in the bake after it was created."
+
+
+@dataclass(frozen=True)
+class TemplateRepo:
+    path: Path
+    first: str  # the commit the projects are baked from
+    second: str  # the visible change
+
+
+def commit_all(repo: Path, message: str) -> str:
+    run(["git", "add", "--all"], cwd=repo)
+    run([*GIT, "commit", "--quiet", "--message", message], cwd=repo)
+    return run(["git", "rev-parse", "HEAD"], cwd=repo).stdout.strip()
+
+
+def template_files() -> list[str]:
+    """The template as it stands, uncommitted edits included; ignored files (.venv ...) left out."""
+    listing = run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=TEMPLATE_ROOT
+    )
+    return [name for name in listing.stdout.splitlines() if (TEMPLATE_ROOT / name).is_file()]
+
+
+@pytest.fixture(scope="module")
+def template_repo(tmp_path_factory: pytest.TempPathFactory) -> TemplateRepo:
+    repo = tmp_path_factory.mktemp("template") / "repo"
+    for name in template_files():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(TEMPLATE_ROOT / name, repo / name)
+    run(["git", "init", "--quiet", "--initial-branch=main"], cwd=repo)
+    first = commit_all(repo, "Template as it stands")
+    baked = repo / "{{cookiecutter.project_slug}}"
+    (baked / NEW_FILE).parent.mkdir()
+    (baked / NEW_FILE).write_text("# News for {{ cookiecutter.project_name }}\n")
+    with (baked / "README.md").open("a") as readme:
+        readme.write(f"\n{TEMPLATE_LINE}\n")
+    second = commit_all(repo, "A new file and a README line")
+    return TemplateRepo(repo, first, second)
+
+
+def answers(project_name: str) -> str:
+    return json.dumps({"project_name": project_name})
+
+
+def cruft_created(repo: TemplateRepo, out: Path) -> Path:
+    run(
+        [CRUFT, "create", str(repo.path), "--no-input", "--checkout", repo.first]
+        + ["--output-dir", str(out), "--extra-context", answers("Res Update Created")],
+        cwd=out,
+    )
+    return out / "res_update_created"
+
+
+def cookiecutter_baked_then_linked(repo: TemplateRepo, out: Path) -> Path:
+    """A plain cookiecutter bake of the first commit, linked the way the baked README says."""
+    snapshot = out / "template-at-first-commit"
+    run([*GIT, "worktree", "add", "--quiet", "--detach", str(snapshot), repo.first], cwd=repo.path)
+    run(
+        [COOKIECUTTER, "--no-input", "--output-dir", str(out), str(snapshot)]
+        + ["project_name=Res Update Linked"],
+        cwd=out,
+    )
+    project = out / "res_update_linked"
+    recorded = (project / ".template-answers.json").read_text()
+    run(
+        [CRUFT, "link", str(repo.path), "--no-input", "--checkout", repo.first]
+        + ["--extra-context", recorded],
+        cwd=project,
+    )
+    return project
+
+
+@pytest.mark.parametrize("origin", ["cruft-create", "cookiecutter-then-link"])
+def test_cruft_update_brings_template_changes_and_keeps_local_edits(
+    template_repo: TemplateRepo, tmp_path: Path, origin: str
+) -> None:
+    if origin == "cruft-create":
+        project = cruft_created(template_repo, tmp_path)
+    else:
+        project = cookiecutter_baked_then_linked(template_repo, tmp_path)
+    assert json.loads((project / ".cruft.json").read_text())["commit"] == template_repo.first
+    run(["git", "init", "--quiet"], cwd=project)
+    commit_all(project, "Bake")
+    link_shared_venv(project)
+    readme = project / "README.md"
+    readme.write_text(readme.read_text().replace("## Quick start", f"{OWN_LINE}\n\n## Quick start"))
+    commit_all(project, "Our own edit")
+    env_before = (project / ".env").read_bytes()
+
+    behind = run(["make", "template-check"], cwd=project, check=False)
+    assert behind.returncode != 0
+    assert "out of date" in behind.stdout + behind.stderr
+
+    updated = run([CRUFT, "update", "--skip-apply-ask"], cwd=project)
+    print(f"{origin}: cruft update\n{updated.stdout}{updated.stderr}")  # noqa: T201  (shown with -rP)
+
+    assert (project / NEW_FILE).read_text() == "# News for Res Update " + (
+        "Created\n" if origin == "cruft-create" else "Linked\n"
+    )
+    text = readme.read_text()
+    assert TEMPLATE_LINE in text
+    assert OWN_LINE in text
+    assert (project / ".env").read_bytes() == env_before
+    assert json.loads((project / ".cruft.json").read_text())["commit"] == template_repo.second
+    status = run(["git", "status", "--porcelain"], cwd=project).stdout
+    assert ".env" not in status
+    assert "<<<<<<<" not in text
+    assert not list(project.rglob("*.rej"))
+    run(["make", "template-check"], cwd=project)
+    run([CRUFT, "check"], cwd=project)
+    tests = run(["make", "test", "ARGS=-q -p no:cacheprovider"], cwd=project)
+    assert passed_count(tests.stdout) > 100, tests.stdout
+
+
+def link_shared_venv(project: Path) -> None:
+    """The shared venv as the project's installed `.venv`, invisible to git (cruft wants a clean tree)."""
+    shared = shared_venv(project)
+    (project / ".venv").symlink_to(shared)
+    (shared / ".installed").touch()
+    with (project / ".git" / "info" / "exclude").open("a") as exclude:
+        exclude.write(".venv\n")
