@@ -130,6 +130,7 @@ def test_cruft_update_brings_template_changes_and_keeps_local_edits(
     run([CRUFT, "check"], cwd=project)
     tests = run(["make", "test", "ARGS=-q -p no:cacheprovider"], cwd=project)
     assert passed_count(tests.stdout) > 100, tests.stdout
+    print(f"{origin}: updated project, {passed_count(tests.stdout)} tests passed")  # noqa: T201
 
 
 def link_shared_venv(project: Path) -> None:
