@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,13 @@ import pytest
 import yaml
 
 from tests.conftest import Baker
-from tests.helpers import TEMPLATE_ROOT, leftover_template_syntax, project_files, run
+from tests.helpers import (
+    TEMPLATE_ROOT,
+    leftover_template_syntax,
+    project_files,
+    run,
+    shared_venv,
+)
 
 # (agent_files, example_resource) -> project name; every bake gets its own name.
 VARIANTS = {
@@ -41,6 +48,10 @@ PERMISSION_RULE = re.compile(
     r"|Write)(\([^)]+\))?|mcp__.*)$"
 )
 OWNED_ROOTS = ("app/", "alembic/", "tests/")
+COMMANDS = ("add-resource", "new-migration")
+COMMAND_FIELDS = {"description", "argument-hint", "allowed-tools"}
+HOOK_EVENTS = {"PreToolUse", "PostToolUse", "Stop", "SubagentStop", "UserPromptSubmit"}
+EDITING_TOOLS = ("Edit", "MultiEdit", "Write")
 INLINE_CODE = re.compile(r"`([^`\n]+)`")
 FENCED_BLOCK = re.compile(r"^```.*?^```", re.DOTALL | re.MULTILINE)
 PATH_WORD = re.compile(r"[A-Za-z0-9_.*<>/-]+")
@@ -54,6 +65,8 @@ def expected_files(agent_files: str) -> set[str]:
         return set()
     agents = TEAM if agent_files == "team" else ("backend",)
     files = {"AGENTS.md", "CLAUDE.md", ".claude/settings.json", ".claude/skills/fastapi/SKILL.md"}
+    files |= {f".claude/commands/{command}.md" for command in COMMANDS}
+    files.add(".claude/hooks/tidy_python.py")
     files |= {
         f".claude/skills/fastapi/reference/{page}.md"
         for page in ("endpoints-and-permissions", "models-and-migrations", "tests")
@@ -246,7 +259,7 @@ def test_settings_allow_project_commands_and_deny_env(
 ) -> None:
     settings = json.loads((agent_project[2] / ".claude" / "settings.json").read_text())
     assert settings["$schema"] == "https://json.schemastore.org/claude-code-settings.json"
-    assert set(settings) == {"$schema", "permissions"}
+    assert set(settings) == {"$schema", "permissions", "hooks"}
     permissions = settings["permissions"]
     assert set(permissions) == {"allow", "deny"}
     rules = [*permissions["allow"], *permissions["deny"]]
@@ -254,8 +267,107 @@ def test_settings_allow_project_commands_and_deny_env(
     assert {"Bash(make test)", "Bash(make lint)", "Bash(.venv/bin/alembic *)"} <= set(
         permissions["allow"]
     )
+    assert {"Bash(make resource *)", "Bash(make template-check)"} <= set(permissions["allow"])
     assert any(rule.startswith("Bash(.venv/bin/pytest") for rule in permissions["allow"])
     assert "Read(./.env)" in permissions["deny"]
+
+
+def test_commands_have_front_matter_and_use_their_arguments(
+    agent_project: tuple[str, bool, Path],
+) -> None:
+    for command in COMMANDS:
+        data, body = front_matter(agent_project[2] / ".claude" / "commands" / f"{command}.md")
+        assert set(data) == COMMAND_FIELDS, command
+        assert data["description"]
+        tools = [rule.strip() for rule in re.split(r",\s*(?![^()]*\))", data["allowed-tools"])]
+        assert all(PERMISSION_RULE.match(rule) for rule in tools), tools
+        assert "$ARGUMENTS" in body
+
+
+def test_add_resource_command_runs_make_resource(agent_project: tuple[str, bool, Path]) -> None:
+    _, body = front_matter(agent_project[2] / ".claude" / "commands" / "add-resource.md")
+    assert "`make resource`" in body
+    skill = (agent_project[2] / ".claude" / "skills" / "fastapi" / "SKILL.md").read_text()
+    first_step = skill.split("## A new resource, in order", 1)[1].split("\n2. ", 1)[0]
+    assert "make resource name=" in first_step
+
+
+def hook_commands(project: Path) -> list[str]:
+    settings = json.loads((project / ".claude" / "settings.json").read_text())
+    hooks = settings["hooks"]
+    assert set(hooks) <= HOOK_EVENTS
+    commands = []
+    for groups in hooks.values():
+        for group in groups:
+            assert set(group) <= {"matcher", "hooks"}
+            assert all(re.fullmatch(group["matcher"], tool) for tool in EDITING_TOOLS)
+            for hook in group["hooks"]:
+                assert set(hook) <= {"type", "command", "timeout"}
+                assert hook["type"] == "command"
+                commands.append(hook["command"])
+    assert commands
+    return commands
+
+
+def run_hook(command: str, project: Path, edited: Path) -> tuple[int, str]:
+    event = {"tool_name": "Edit", "tool_input": {"file_path": str(edited)}}
+    result = subprocess.run(
+        ["bash", "-c", command],
+        input=json.dumps(event),
+        env={**os.environ, "CLAUDE_PROJECT_DIR": str(project)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def installed_agent_project(agent_project: tuple[str, bool, Path]) -> Path:
+    """The variant with its `.venv` in place (the shared one), as after `make install`."""
+    project = agent_project[2]
+    if not (project / ".venv").exists():
+        (project / ".venv").symlink_to(shared_venv(project))
+    return project
+
+
+def test_every_hook_command_exists_and_passes_on_an_untouched_bake(
+    installed_agent_project: Path,
+) -> None:
+    project = installed_agent_project
+    python_files = sorted(
+        path for path in project_files(project) if path.suffix == ".py" and path.is_file()
+    )
+    before = {path: path.read_bytes() for path in python_files}
+    for command in hook_commands(project):
+        assert shutil.which(command.split()[0]), command
+        for script in re.findall(r"\$CLAUDE_PROJECT_DIR/([^\"\s]+)", command):
+            assert (project / script).is_file(), script
+        for path in python_files:
+            status, output = run_hook(command, project, path)
+            assert status == 0, (path, output)
+    changed = [path for path in python_files if path.read_bytes() != before[path]]
+    assert changed == []
+
+
+def test_edit_hook_tidies_the_file_and_reports_what_ruff_cannot_fix(
+    installed_agent_project: Path,
+) -> None:
+    project = installed_agent_project
+    scratch = project / "app" / "hook_scratch.py"
+    try:
+        scratch.write_text("import os,sys\nvalue   =  {'a':1}\n")
+        [command] = hook_commands(project)
+        status, output = run_hook(command, project, scratch)
+        assert (status, output) == (0, "")
+        assert scratch.read_text() == 'value = {"a": 1}\n'
+        scratch.write_text("value = undefined_name\n")
+        status, output = run_hook(command, project, scratch)
+        assert status == 2
+        assert "F821" in output
+    finally:
+        scratch.unlink(missing_ok=True)
 
 
 def test_claude_md_imports_agents_md(agent_project: tuple[str, bool, Path]) -> None:

@@ -36,18 +36,10 @@ ENVIRONMENT = Environment(
 )
 ENVIRONMENT.filters["camel"] = camel
 
-# Lines added to files the service already has; each lands after its anchor's last match.
-MODEL_IMPORT = ENVIRONMENT.from_string("from app.models.{{ r.name }} import {{ r.model }}\n")
-SERVICE_IMPORT = ENVIRONMENT.from_string(
-    "from app.services.{{ r.name }} import {{ r.model }}Service\n"
-)
-ENDPOINTS_IMPORT = ENVIRONMENT.from_string("from app.api.v1.endpoints import {{ r.name }}\n")
-DEPENDENCY = ENVIRONMENT.from_string(
-    "\n\nasync def get_{{ r.singular }}_service(session: SessionDep) -> {{ r.model }}Service:\n"
-    "    return {{ r.model }}Service(session)\n\n\n"
-    "{{ r.model }}ServiceDep = Annotated[{{ r.model }}Service, Depends(get_{{ r.singular }}_service)]\n"
-)
-ROUTER_LINE = ENVIRONMENT.from_string("api_router.include_router({{ r.name }}.router)\n")
+
+def wiring(snippet: str, spec: ResourceSpec) -> str:
+    """A line or block added to a file the service already has (templates/wiring/)."""
+    return ENVIRONMENT.get_template(f"wiring/{snippet}.py.jinja").render(r=spec)
 
 
 @dataclass(frozen=True)
@@ -141,20 +133,20 @@ def edited_files(spec: ResourceSpec, project: Path) -> list[Output]:
         return (project / relative).read_text()
 
     models = insert_after_last(
-        read("app/models/__init__.py"), "from app.models.", MODEL_IMPORT.render(r=spec)
+        read("app/models/__init__.py"), "from app.models.", wiring("model_import", spec)
     )
     deps = insert_after_last(
-        read("app/api/deps.py"), "from app.services.", SERVICE_IMPORT.render(r=spec)
+        read("app/api/deps.py"), "from app.services.", wiring("service_import", spec)
     )
     router = insert_after_last(
         read("app/api/v1/router.py"),
         "from app.api.v1.endpoints import",
-        ENDPOINTS_IMPORT.render(r=spec),
+        wiring("endpoints_import", spec),
     )
     return [
         Output(Path("app/models/__init__.py"), with_export(models, spec.model)),
-        Output(Path("app/api/deps.py"), deps + DEPENDENCY.render(r=spec)),
-        Output(Path("app/api/v1/router.py"), router + ROUTER_LINE.render(r=spec)),
+        Output(Path("app/api/deps.py"), deps + wiring("dependency", spec)),
+        Output(Path("app/api/v1/router.py"), router + wiring("router_line", spec)),
     ]
 
 
