@@ -73,6 +73,17 @@ def run(
     return result
 
 
+# Commits made by the tests carry their own identity: CI machines often have none configured.
+GIT = ["git", "-c", "user.name=Template Tests", "-c", "user.email=tests@example.com"]
+
+
+def commit_all(repo: Path, message: str) -> str:
+    """Stages everything in `repo`, commits it and returns the new commit's hash."""
+    run(["git", "add", "--all"], cwd=repo)
+    run([*GIT, "commit", "--quiet", "--message", message], cwd=repo)
+    return run(["git", "rev-parse", "HEAD"], cwd=repo).stdout.strip()
+
+
 def pinned_requirements(project: Path) -> list[str]:
     """The baked project's pinned runtime and dev requirements, from its pyproject.toml."""
     data: dict[str, Any] = tomllib.loads((project / "pyproject.toml").read_text())

@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Baker
-from tests.helpers import passed_count, run, scratch_database, shared_venv, venv_tool
+from tests.helpers import (
+    commit_all,
+    passed_count,
+    run,
+    scratch_database,
+    shared_venv,
+    venv_tool,
+)
 
 # One owned resource and one shared one; between them, every supported type, optional and unique.
 RESOURCES = (
@@ -23,7 +30,6 @@ RESOURCES = (
         "no",
     ),
 )
-GIT = ["git", "-c", "user.name=Template Tests", "-c", "user.email=tests@example.com"]
 # Cut short: each refusal needs only one line of make output to be judged.
 REFUSALS = {
     "keyword": ({"name": "classes"}, "name 'classes' is reserved: 'class' is a Python keyword"),
@@ -53,8 +59,7 @@ def make_ready(project: Path) -> Path:
     (project / ".venv").symlink_to(venv)
     (venv / ".installed").touch()  # newer than pyproject.toml: make does not reinstall
     run(["git", "init", "--quiet"], cwd=project)
-    run(["git", "add", "--all"], cwd=project)
-    run([*GIT, "commit", "--quiet", "--message", "bake"], cwd=project)
+    commit_all(project, "Bake")
     return venv
 
 

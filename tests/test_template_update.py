@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import TEMPLATE_ROOT, passed_count, run, shared_venv
+from tests.helpers import GIT, TEMPLATE_ROOT, commit_all, passed_count, run, shared_venv
 
-GIT = ["git", "-c", "user.name=Template Tests", "-c", "user.email=tests@example.com"]
 CRUFT = str(Path(sys.executable).parent / "cruft")
 COOKIECUTTER = str(Path(sys.executable).parent / "cookiecutter")
 NEW_FILE = "docs/template-news.md"
@@ -25,12 +24,6 @@ class TemplateRepo:
     path: Path
     first: str  # the commit the projects are baked from
     second: str  # the visible change
-
-
-def commit_all(repo: Path, message: str) -> str:
-    run(["git", "add", "--all"], cwd=repo)
-    run([*GIT, "commit", "--quiet", "--message", message], cwd=repo)
-    return run(["git", "rev-parse", "HEAD"], cwd=repo).stdout.strip()
 
 
 def template_files() -> list[str]:
