@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from tools.scaffold.spec import SpecError, parse
-from tools.scaffold.writer import write
+from tools.scaffold.writer import GeneratedCodeError, write
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     except SpecError as error:
         print(f"make resource: {error}", file=sys.stderr)
         return 2
+    except GeneratedCodeError as error:
+        print(f"make resource: {error}", file=sys.stderr)
+        return 1
     for output in outputs:
         print(f"wrote {output.path}")
     print(f"next: make migrate && make test ARGS=tests/api/test_{spec.name}.py")

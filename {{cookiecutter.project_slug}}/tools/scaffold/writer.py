@@ -18,7 +18,6 @@ from tools.scaffold.spec import ResourceSpec, SpecError
 
 TEMPLATES = Path(__file__).parent / "templates"
 MIGRATIONS = Path("alembic/versions")
-NUMBERED_MIGRATION = re.compile(r"^(\d{4})_\w+\.py$")
 REVISION_LINE = re.compile(r'^revision: str = "([^"]+)"$', re.MULTILINE)
 DOWN_REVISION_LINE = re.compile(r'^down_revision: str \| None = "([^"]+)"$', re.MULTILINE)
 ALL_LIST = re.compile(r"^__all__ = (\[.*?\])$", re.MULTILINE | re.DOTALL)
@@ -40,6 +39,10 @@ ENVIRONMENT.filters["camel"] = camel
 def wiring(snippet: str, spec: ResourceSpec) -> str:
     """A line or block added to a file the service already has (templates/wiring/)."""
     return ENVIRONMENT.get_template(f"wiring/{snippet}.py.jinja").render(r=spec)
+
+
+class GeneratedCodeError(RuntimeError):
+    """The files were written but fail lint: a bug in the templates, not in the request."""
 
 
 @dataclass(frozen=True)
@@ -90,15 +93,10 @@ def sqlalchemy_imports(spec: ResourceSpec) -> list[str]:
 
 
 def next_revision(project: Path) -> tuple[str, str]:
-    """`NNNN` one past the highest numbered migration, and the single head it follows."""
-    folder = project / MIGRATIONS
-    numbers = [
-        int(match.group(1))
-        for path in folder.glob("*.py")
-        if (match := NUMBERED_MIGRATION.match(path.name))
-    ]
+    """The next number and the single head it follows; the file is `NNNN_<name>.py` and the
+    revision id `NNNN`, the same numbering `make revision` continues."""
     revisions, parents = set(), set()
-    for path in folder.glob("*.py"):
+    for path in (project / MIGRATIONS).glob("*.py"):
         text = path.read_text()
         if found := REVISION_LINE.search(text):
             revisions.add(found.group(1))
@@ -107,6 +105,7 @@ def next_revision(project: Path) -> tuple[str, str]:
     heads = sorted(revisions - parents)
     if len(heads) != 1:
         raise SpecError(f"alembic has {len(heads)} heads ({', '.join(heads)}); merge them first")
+    numbers = [int(revision) for revision in revisions if revision.isdigit()]
     return f"{max(numbers, default=0) + 1:04d}", heads[0]
 
 
@@ -154,8 +153,12 @@ def tidy(project: Path, paths: list[Path]) -> None:
     """Sorts imports and formats what was written, with the project's own ruff settings."""
     files = [str(path) for path in paths]
     ruff = [sys.executable, "-m", "ruff"]
-    subprocess.run([*ruff, "check", "--quiet", "--fix", *files], cwd=project, check=True)
+    fixed = subprocess.run([*ruff, "check", "--quiet", "--fix", *files], cwd=project, check=False)
     subprocess.run([*ruff, "format", "--quiet", *files], cwd=project, check=True)
+    if fixed.returncode != 0:
+        raise GeneratedCodeError(
+            "ruff found problems in the written files (above); please report it"
+        )
 
 
 def write(spec: ResourceSpec, project: Path) -> list[Output]:
