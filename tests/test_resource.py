@@ -39,6 +39,10 @@ REFUSALS = {
     "not snake": ({"name": "BigProjects"}, "name 'BigProjects' is not plural snake_case"),
     "not an identifier": ({"name": "2fa_codes"}, "name '2fa_codes' is not plural snake_case"),
     "singular": ({"name": "project"}, "name 'project' is not a plural"),
+    "singular equal to the name": (
+        {"name": "sheep", "singular": "sheep"},
+        "singular 'sheep' is not a snake_case word different from 'sheep'",
+    ),
     "unknown type": (
         {"fields": "title:money"},
         "field 'title' has unknown type 'money'; supported: str, text, int, bool, decimal, date, datetime",
@@ -63,7 +67,9 @@ def make_ready(project: Path) -> Path:
     return venv
 
 
-def make_resource(project: Path, name: str, fields: str, owned: str, *, check: bool = True) -> str:
+def make_resource(
+    project: Path, name: str, fields: str, owned: str, singular: str = "", *, check: bool = True
+) -> str:
     result = run(
         [
             "make",
@@ -72,6 +78,7 @@ def make_resource(project: Path, name: str, fields: str, owned: str, *, check: b
             f"name={name}",
             f"fields={fields}",
             f"owned={owned}",
+            f"singular={singular}",
         ],
         cwd=project,
         check=check,
@@ -142,7 +149,7 @@ def refusing_project(bake: Baker) -> Path:
 def test_refused_scaffold_input_says_why_and_writes_nothing(
     refusing_project: Path, answers: dict[str, str], message: str
 ) -> None:
-    request = {"name": "projects", "fields": "title:str", "owned": "yes", **answers}
+    request = {"name": "projects", "fields": "title:str", "owned": "yes", "singular": "", **answers}
     output = make_resource(refusing_project, **request, check=False)
     refusal = [line for line in output.splitlines() if line.startswith("make resource: ")]
     assert len(refusal) == 1, output

@@ -16,10 +16,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="", help="plural snake_case, e.g. projects")
     parser.add_argument("--fields", default="", help='e.g. "title:str note:text? done:bool"')
     parser.add_argument("--owned", default="yes", help="yes (per-user rows) or no (shared)")
+    parser.add_argument("--singular", default="", help="only for irregular plurals: person")
     args = parser.parse_args(argv)
     project = Path.cwd()
     try:
-        spec = parse(args.name, args.fields, args.owned, project)
+        spec = parse(args.name, args.fields, args.owned, project, args.singular)
         outputs = write(spec, project)
     except SpecError as error:
         print(f"make resource: {error}", file=sys.stderr)

@@ -206,19 +206,21 @@ def singular_of(plural: str) -> str:
         return f"{prefix}{last[:-1]}"
     raise SpecError(
         f"name '{plural}' is not a plural the generator understands: end it in -s, -es or -ies "
-        "(e.g. projects, boxes, categories)"
+        "(e.g. projects, boxes, categories), or give the singular too: singular=person"
     )
 
 
-def check_name(name: str, project: Path) -> str:
-    """The resource name, or SpecError; returns the singular."""
+def check_name(name: str, project: Path, singular: str = "") -> str:
+    """The resource name, or SpecError; returns the singular (derived unless given)."""
     if not name:
         raise SpecError('name is missing: make resource name=projects fields="title:str"')
     if not SNAKE.match(name):
         raise SpecError(
             f"name '{name}' is not plural snake_case (lowercase letters, digits, single underscores)"
         )
-    singular = singular_of(name)
+    if singular and (not SNAKE.match(singular) or singular == name):
+        raise SpecError(f"singular '{singular}' is not a snake_case word different from '{name}'")
+    singular = singular or singular_of(name)
     for word in (name, singular):
         if keyword.iskeyword(word) or keyword.issoftkeyword(word) or hasattr(builtins, word):
             raise SpecError(f"name '{name}' is reserved: '{word}' is a Python keyword or builtin")
@@ -280,8 +282,8 @@ def parse_owned(text: str) -> bool:
     return text == "yes"
 
 
-def parse(name: str, fields: str, owned: str, project: Path) -> ResourceSpec:
-    singular = check_name(name, project)
+def parse(name: str, fields: str, owned: str, project: Path, singular: str = "") -> ResourceSpec:
+    singular = check_name(name, project, singular)
     return ResourceSpec(
         name=name,
         singular=singular,
