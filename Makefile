@@ -41,10 +41,10 @@ test: $(STAMP) lint ## Lint the template's code, then bake every variant and run
 	@$(MAKE) --no-print-directory claude || echo "Claude Code not installed: its validator checks will be skipped"
 	$(BIN)/pytest -n $(WORKERS) --dist loadgroup $(ARGS)
 
-lint: $(STAMP) ## ruff on hooks/, tests/, bench/; mypy --strict on hooks/ and tests/
-	$(BIN)/ruff check hooks tests bench
-	$(BIN)/ruff format --check hooks tests bench
-	$(BIN)/mypy hooks tests
+lint: $(STAMP) ## ruff on hooks/, tests/, bench/, answers_extension.py; mypy --strict on hooks/, tests/ and the extension
+	$(BIN)/ruff check hooks tests bench answers_extension.py
+	$(BIN)/ruff format --check hooks tests bench answers_extension.py
+	$(BIN)/mypy hooks tests answers_extension.py
 
 $(BENCH_STAMP): bench/requirements.txt
 	$(PYTHON) -m venv $(BENCH_VENV)

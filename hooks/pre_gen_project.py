@@ -1,7 +1,9 @@
 """Refuses answers that cannot bake a working project, before anything is written.
 
 Cookiecutter renders this file first, so the answers arrive as JSON inside a string literal;
-everything else is plain Python that the template tests import and call directly.
+everything else is plain Python that the template tests import and call directly. The same rules
+run earlier, while cookiecutter asks its questions, through `answers_extension.py`; this hook is
+the backstop for paths that skip the questions (`--replay`).
 """
 
 import json
@@ -10,6 +12,9 @@ import re
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
+
+# cookiecutter depends on python-slugify, so every interpreter that runs this hook has it.
+from slugify import slugify
 
 # Raw string: JSON escapes (\" and \\) in the answers must reach json.loads unchanged.
 ANSWERS_JSON = r"""{{ cookiecutter | jsonify }}"""
@@ -29,6 +34,10 @@ RESERVED_SLUGS = frozenset(
     | {"passlib", "slowapi", "limits", "uvicorn", "httpx", "pytest", "asyncpg", "redis", "hooks"}
 ) | frozenset(sys.stdlib_module_names)
 
+# Added to a derived slug that would start with a digit or shadow a module (keeps it readable).
+SLUG_AFFIX = "service"
+FALLBACK_SLUG = "service"
+
 Check = Callable[[Mapping[str, Any]], str | None]
 
 
@@ -38,15 +47,32 @@ def check_project_name(answers: Mapping[str, Any]) -> str | None:
     return None
 
 
+def derive_slug(text: str) -> str:
+    """A slug every check accepts, from a project name or a refused slug.
+
+    `Billing API v2.0` -> `billing_api_v2_0`, `Café API` -> `cafe_api`, `3D Print API` ->
+    `service_3d_print_api`, `JSON` -> `json_service`.
+    """
+    room = POSTGRES_NAME_LIMIT - len(LONGEST_DATABASE_SUFFIX) - len(SLUG_AFFIX) - 1
+    # ASCII-folds, lowercases, and turns every run of other characters into one underscore.
+    slug = slugify(text, separator="_", max_length=room) or FALLBACK_SLUG
+    if slug[0].isdigit():
+        return f"{SLUG_AFFIX}_{slug}"
+    if slug in RESERVED_SLUGS or keyword.iskeyword(slug):
+        return f"{slug}_{SLUG_AFFIX}"
+    return slug
+
+
 def check_slug(answers: Mapping[str, Any]) -> str | None:
     slug = str(answers["project_slug"])
+    suggestion = f"; try '{derive_slug(slug)}'"
     if not SLUG.match(slug) or keyword.iskeyword(slug):
         return (
             f"project_slug '{slug}' is not a lowercase Python identifier "
-            "(letters, digits and underscores, starting with a letter)"
+            f"(letters, digits and underscores, starting with a letter){suggestion}"
         )
     if slug in RESERVED_SLUGS:
-        return f"project_slug '{slug}' would shadow the module '{slug}' the project imports; pick another name"
+        return f"project_slug '{slug}' would shadow the module '{slug}' the project imports{suggestion}"
     return None
 
 
@@ -80,7 +106,8 @@ def check_database_name_length(answers: Mapping[str, Any]) -> str | None:
         allowed = POSTGRES_NAME_LIMIT - len(LONGEST_DATABASE_SUFFIX)
         return (
             f"project_slug is too long for database=postgresql: the test database "
-            f"'{longest}' exceeds {POSTGRES_NAME_LIMIT} bytes; use at most {allowed} characters"
+            f"'{longest}' exceeds {POSTGRES_NAME_LIMIT} bytes; use at most {allowed} characters, "
+            f"e.g. '{derive_slug(str(answers['project_slug']))}'"
         )
     return None
 
@@ -97,6 +124,19 @@ CHECKS: tuple[Check, ...] = (
 
 def problems(answers: Mapping[str, Any]) -> list[str]:
     return [message for check in CHECKS if (message := check(answers)) is not None]
+
+
+def known_problems(answers: Mapping[str, Any]) -> list[str]:
+    """The problems visible in the answers given so far; checks that need later answers wait."""
+    found = []
+    for check in CHECKS:
+        try:
+            message = check(answers)
+        except KeyError:
+            continue
+        if message is not None:
+            found.append(message)
+    return found
 
 
 def main() -> int:

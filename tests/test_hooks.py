@@ -78,6 +78,41 @@ def test_bad_answer_gets_one_message_naming_it(changes: dict[str, Any], expected
     assert expected in found[0]
 
 
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("Billing API v2.0", "billing_api_v2_0"),
+        ("Café API", "cafe_api"),
+        ("3D Print API", "service_3d_print_api"),
+        ("Crème Brûlée Orders", "creme_brulee_orders"),
+        ("Straße-Dienst", "strasse_dienst"),
+        ("api.example.com", "api_example_com"),
+        ("  My   Shop -- Admin  ", "my_shop_admin"),
+        ("2024", "service_2024"),
+        ("JSON", "json_service"),
+        ("Tests", "tests_service"),
+        ("Class", "class_service"),
+        ("!!!", "service"),
+        ("x" * 80, "x" * 39),
+    ],
+)
+def test_derived_slug_is_always_accepted(name: str, slug: str) -> None:
+    assert pre.derive_slug(name) == slug
+    assert pre.problems(default_answers(project_name=name, project_slug=slug)) == []
+
+
+def test_refused_slug_message_suggests_an_accepted_one() -> None:
+    (message,) = pre.problems(default_answers(project_slug="café-api"))
+    assert message.endswith("; try 'cafe_api'")
+
+
+def test_known_problems_skip_checks_whose_answers_come_later() -> None:
+    answers = {"project_name": "Agt", "project_slug": "2fast"}
+    (message,) = pre.known_problems(answers)
+    assert "project_slug '2fast'" in message
+    assert pre.known_problems({"project_name": "Agt", "project_slug": "agt"}) == []
+
+
 def test_slug_length_limit_applies_only_to_postgresql() -> None:
     longest_allowed = "s" * (pre.POSTGRES_NAME_LIMIT - len(pre.LONGEST_DATABASE_SUFFIX))
     assert pre.problems(default_answers(project_slug=longest_allowed)) == []
