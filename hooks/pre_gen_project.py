@@ -6,11 +6,14 @@ run earlier, while cookiecutter asks its questions, through `answers_extension.p
 the backstop for paths that skip the questions (`--replay`).
 """
 
+import hashlib
 import json
 import keyword
+import os
 import re
 import sys
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 # cookiecutter depends on python-slugify, so every interpreter that runs this hook has it.
@@ -37,6 +40,12 @@ RESERVED_SLUGS = frozenset(
 # Added to a derived slug that would start with a digit or shadow a module (keeps it readable).
 SLUG_AFFIX = "service"
 FALLBACK_SLUG = "service"
+
+# Written by hooks/post_gen_project.py: the hash of every file of the earlier bake.
+MANIFEST = ".bake-manifest.json"
+# Set to 1 to re-bake over a folder whose baked files were edited (they are overwritten).
+FORCE_VARIABLE = "OVERWRITE_EDITED"
+SHOWN_FILES = 5
 
 Check = Callable[[Mapping[str, Any]], str | None]
 
@@ -139,8 +148,49 @@ def known_problems(answers: Mapping[str, Any]) -> list[str]:
     return found
 
 
+def edited_files(project: Path) -> list[str] | None:
+    """Baked files changed or deleted since the earlier bake; None if the folder was not baked."""
+    manifest = project / MANIFEST
+    if not manifest.is_file():
+        return None
+    hashes: dict[str, str] = json.loads(manifest.read_text())
+    return [
+        relative
+        for relative, digest in hashes.items()
+        if not (project / relative).is_file()
+        or hashlib.sha256((project / relative).read_bytes()).hexdigest() != digest
+    ]
+
+
+def refuse_edited_rebake(project: Path, force: bool) -> str | None:
+    """Cookiecutter's --overwrite-if-exists (used by `make bake`) rewrites every template file:
+    allowed over an untouched earlier bake, refused over anything else unless forced."""
+    if not any(project.iterdir()):
+        return None
+    edited = edited_files(project)
+    if edited == []:
+        return None
+    what = (
+        f"has changes since it was baked: {', '.join(edited[:SHOWN_FILES])}"
+        + (f" and {len(edited) - SHOWN_FILES} more" if len(edited) > SHOWN_FILES else "")
+        if edited
+        else f"was not baked by this template (no {MANIFEST})"
+    )
+    if force:
+        print(f"WARNING: {project} {what}; {FORCE_VARIABLE}=1: overwriting them (.env is kept)")
+        return None
+    return (
+        f"{project} {what}; re-baking would overwrite them. Bake elsewhere (cookiecutter -o DIR, "
+        f"make bake OUT=DIR) or set {FORCE_VARIABLE}=1 to overwrite (.env is kept)"
+    )
+
+
 def main() -> int:
     found = problems(json.loads(ANSWERS_JSON))
+    # The hook runs inside the project folder, which exists already when re-baking.
+    force = os.environ.get(FORCE_VARIABLE) == "1"
+    if (refusal := refuse_edited_rebake(Path.cwd(), force)) is not None:
+        found.append(refusal)
     for message in found:
         print(f"ERROR: {message}", file=sys.stderr)
     return 1 if found else 0

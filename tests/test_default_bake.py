@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import (
+    TEMPLATE_ROOT,
     leftover_template_syntax,
     passed_count,
     run,
@@ -58,6 +59,20 @@ def test_default_bake_writes_a_random_secret_into_env(default_project: Path) -> 
     assert secret != "SECRET_KEY=change-me"
     assert len(secret.split("=", 1)[1]) >= 32
     assert ".env" in (default_project / ".gitignore").read_text().splitlines()
+
+
+def test_default_description_is_said_once(default_project: Path) -> None:
+    for name in ("README.md", "AGENTS.md"):
+        text = (default_project / name).read_text()
+        assert text.count("A layered async FastAPI service") == 1, name
+
+
+def test_make_help_prints_values_not_variable_names(default_project: Path) -> None:
+    template_help = run(["make", "help", "OUT=out"], cwd=TEMPLATE_ROOT).stdout
+    assert "into out/" in template_help
+    baked_help = run(["make", "help", "PORT=8001"], cwd=default_project).stdout
+    assert "http://127.0.0.1:8001" in baked_help
+    assert "$(" not in template_help + baked_help
 
 
 def test_default_bake_passes_ruff_check(default_project: Path, venv: Path) -> None:

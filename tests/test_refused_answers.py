@@ -105,3 +105,29 @@ def test_unsupported_python_is_refused_before_the_hooks(cookies: Cookies, tmp_pa
     assert isinstance(result.exception, ValueError)
     assert "3.9" in str(result.exception)
     assert_nothing_left(tmp_path)
+
+
+def test_rebake_keeps_env_and_refuses_to_overwrite_edited_files(tmp_path: Path) -> None:
+    cookiecutter = str(Path(sys.executable).parent / "cookiecutter")
+    bake = [cookiecutter, "--no-input", "--overwrite-if-exists", "-o", "out", str(TEMPLATE_ROOT)]
+    bake.append("project_name=Agt Rebake")
+    project = tmp_path / "out" / "agt_rebake"
+    # A shell sets PWD to where the command starts; the closing hint is relative to it.
+    first = run(bake, cwd=tmp_path, env={"PWD": str(tmp_path)})
+    assert "cd out/agt_rebake" in first.stdout
+    secret = (project / ".env").read_text()
+
+    again = run(bake, cwd=tmp_path)
+    assert "Kept the existing .env" in again.stdout
+    assert (project / ".env").read_text() == secret
+
+    (project / "app" / "main.py").write_text("# mine\n")
+    refused = run(bake, cwd=tmp_path, check=False)
+    assert refused.returncode == 1
+    assert f"ERROR: {project} has changes since it was baked: app/main.py;" in refused.stderr
+    assert (project / "app" / "main.py").read_text() == "# mine\n"
+
+    forced = run(bake, cwd=tmp_path, env={"OVERWRITE_EDITED": "1"})
+    assert "WARNING:" in forced.stdout
+    assert (project / "app" / "main.py").read_text() != "# mine\n"
+    assert (project / ".env").read_text() == secret
