@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import Baker
 from tests.helpers import (
     TEMPLATE_ROOT,
     leftover_template_syntax,
@@ -95,6 +96,40 @@ def test_default_bake_migrates_without_drift(default_project: Path, venv: Path) 
         run([alembic, "upgrade", "head"], cwd=default_project, env=env)
         check = run([alembic, "check"], cwd=default_project, env=env)
     assert "No new upgrade operations detected" in check.stdout + check.stderr
+
+
+def test_migrations_page_names_every_migration(default_project: Path) -> None:
+    page = default_project / ".claude/skills/fastapi/reference/models-and-migrations.md"
+    for migration in sorted((default_project / "alembic/versions").glob("*.py")):
+        assert f"`alembic/versions/{migration.name}`" in page.read_text(), migration.name
+
+
+# A model change that autogenerate must turn into the next numbered migration.
+ITEM_DESCRIPTION = "    description: Mapped[str | None] = mapped_column(Text, default=None)\n"
+ITEM_NOTES = "    notes: Mapped[str | None] = mapped_column(Text, default=None)\n"
+
+
+def test_make_revision_writes_the_next_numbered_migration(bake: Baker, venv: Path) -> None:
+    project = bake(project_name="Tpl Revision")
+    model = project / "app/models/items.py"
+    assert ITEM_DESCRIPTION in model.read_text()
+    model.write_text(model.read_text().replace(ITEM_DESCRIPTION, ITEM_DESCRIPTION + ITEM_NOTES))
+    # The shared venv stands in for the project's .venv; -o keeps make from building one.
+    make = ["make", "--no-print-directory", "-o", ".venv/.installed", f"BIN={venv}/bin"]
+    alembic = venv_tool(venv, "alembic")
+    with scratch_database(venv, "tpl_revision") as url:
+        env = {"DATABASE_URL": url}
+        run([*make, "migrate"], cwd=project, env=env)
+        run([*make, "revision", "m=add item notes"], cwd=project, env=env)
+        run([alembic, "upgrade", "head"], cwd=project, env=env)
+        check = run([alembic, "check"], cwd=project, env=env)
+    assert "No new upgrade operations detected" in check.stdout + check.stderr
+    created = project / "alembic/versions/0004_add_item_notes.py"
+    assert sorted(path.name for path in created.parent.glob("*.py"))[-1] == created.name
+    text = created.read_text()
+    assert 'revision: str = "0004"' in text
+    assert 'down_revision: str | None = "0003"' in text
+    assert "notes" in text
 
 
 def test_default_bake_passes_its_own_tests(default_project: Path, venv: Path) -> None:
