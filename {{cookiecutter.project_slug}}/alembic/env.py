@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from alembic import context
 from app import models  # noqa: F401  (registers every table on Base.metadata)
-from app.core.config import get_settings
+from app.core.config import settings_or_exit
 from app.db.base import Base, UTCDateTime
 
 config = context.config
@@ -27,7 +27,7 @@ target_metadata = Base.metadata
 def database_url() -> str:
     # Tests pass their own URL through `config.attributes`; everything else uses the settings.
     url = config.attributes.get("database_url")
-    return str(url) if url else get_settings().database_url
+    return str(url) if url else settings_or_exit().database_url
 
 
 def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
