@@ -40,7 +40,7 @@ bake: $(STAMP) ## Bake the default project into $(OUT)/ (answers: make bake ARGS
 
 test: $(STAMP) lint ## Lint the template's code, then bake every variant and run its checks and tests
 	@$(MAKE) --no-print-directory claude || echo "Claude Code not installed: its validator checks will be skipped"
-	$(BIN)/pytest -n $(WORKERS) --dist loadgroup $(ARGS)
+	$(BIN)/pytest -n $(WORKERS) --dist loadgroup --verbose $(ARGS)
 
 lint: $(STAMP) ## ruff on hooks/, tests/, bench/, answers_extension.py; mypy --strict on hooks/, tests/ and the extension
 	$(BIN)/ruff check hooks tests bench answers_extension.py

@@ -90,7 +90,7 @@ def test_default_bake_passes_mypy_strict(default_project: Path, venv: Path) -> N
 
 def test_default_bake_migrates_without_drift(default_project: Path, venv: Path) -> None:
     alembic = venv_tool(venv, "alembic")
-    with scratch_database(venv, "tpl_drift") as url:
+    with scratch_database("drift") as url:
         env = {"DATABASE_URL": url}
         run([venv_tool(venv, "python"), "-m", "app.cli", "create-db"], cwd=default_project, env=env)
         run([alembic, "upgrade", "head"], cwd=default_project, env=env)
@@ -117,7 +117,7 @@ def test_make_revision_writes_the_next_numbered_migration(bake: Baker, venv: Pat
     # The shared venv stands in for the project's .venv; -o keeps make from building one.
     make = ["make", "--no-print-directory", "-o", ".venv/.installed", f"BIN={venv}/bin"]
     alembic = venv_tool(venv, "alembic")
-    with scratch_database(venv, "tpl_revision") as url:
+    with scratch_database("revision") as url:
         env = {"DATABASE_URL": url}
         run([*make, "migrate"], cwd=project, env=env)
         run([*make, "revision", "m=add item notes"], cwd=project, env=env)
@@ -139,7 +139,7 @@ def test_default_bake_passes_its_own_tests(default_project: Path, venv: Path) ->
 
 def test_default_bake_superuser_command_is_idempotent(default_project: Path, venv: Path) -> None:
     python = venv_tool(venv, "python")
-    with scratch_database(venv, "tpl_admin") as url:
+    with scratch_database("admin") as url:
         env = {
             "DATABASE_URL": url,
             "FIRST_SUPERUSER_EMAIL": "root@example.com",
