@@ -6,12 +6,13 @@ the template comes from a path or from `gh:`. The rules themselves live in
 """
 
 import importlib.util
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from cookiecutter.exceptions import FailedHookException
+from cookiecutter.exceptions import FailedHookException, OutputDirExistsException
 from jinja2 import Environment
 from jinja2.ext import Extension
 
@@ -41,8 +42,21 @@ def refuse_bad_answers(answers: Mapping[str, Any]) -> str:
     return ""
 
 
+def refuse_edited_rebake(answers: Mapping[str, Any]) -> str:
+    """Runs while the pre-gen hook is rendered, after the folder exists and before any file is
+    written. Cookiecutter prints an OutputDirExistsException as one line, exits 1 and, unlike a
+    failed hook, never deletes the folder."""
+    project = Path(str(answers["_output_dir"])) / str(answers["project_slug"])
+    force = os.environ.get(rules.FORCE_VARIABLE) == "1"
+    refusal = rules.refuse_edited_rebake(project, force)
+    if refusal is not None:
+        raise OutputDirExistsException(f"ERROR: {refusal}")
+    return ""
+
+
 class AnswersExtension(Extension):
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         environment.filters["derive_slug"] = rules.derive_slug
         environment.filters["refuse_bad_answers"] = refuse_bad_answers
+        environment.filters["refuse_edited_rebake"] = refuse_edited_rebake

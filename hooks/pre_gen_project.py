@@ -9,7 +9,6 @@ the backstop for paths that skip the questions (`--replay`).
 import hashlib
 import json
 import keyword
-import os
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -21,6 +20,9 @@ from slugify import slugify
 
 # Raw string: JSON escapes (\" and \\) in the answers must reach json.loads unchanged.
 ANSWERS_JSON = r"""{{ cookiecutter | jsonify }}"""
+# Rendering this line runs refuse_edited_rebake inside cookiecutter (answers_extension.py), where
+# a refusal prints one line instead of a hook traceback; it renders as an empty string.
+REBAKE_CHECKED = "{{ cookiecutter | refuse_edited_rebake }}"
 
 SUPPORTED_PYTHON = ("3.11", "3.12", "3.13")
 # PostgreSQL truncates names past 63 bytes; the longest derived name is <slug>_test_migrations.
@@ -187,10 +189,6 @@ def refuse_edited_rebake(project: Path, force: bool) -> str | None:
 
 def main() -> int:
     found = problems(json.loads(ANSWERS_JSON))
-    # The hook runs inside the project folder, which exists already when re-baking.
-    force = os.environ.get(FORCE_VARIABLE) == "1"
-    if (refusal := refuse_edited_rebake(Path.cwd(), force)) is not None:
-        found.append(refusal)
     for message in found:
         print(f"ERROR: {message}", file=sys.stderr)
     return 1 if found else 0
