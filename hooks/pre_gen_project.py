@@ -25,9 +25,9 @@ ANSWERS_JSON = r"""{{ cookiecutter | jsonify }}"""
 REBAKE_CHECKED = "{{ cookiecutter | refuse_edited_rebake }}"
 
 SUPPORTED_PYTHON = ("3.11", "3.12", "3.13")
-# PostgreSQL truncates names past 63 bytes; the longest derived name is <slug>_test_migrations.
+# PostgreSQL truncates names past 63 bytes; the longest derived name is <slug>_test_reliability.
 POSTGRES_NAME_LIMIT = 63
-LONGEST_DATABASE_SUFFIX = "_test_migrations"
+LONGEST_DATABASE_SUFFIX = "_test_reliability"
 # Free-text answers land inside quoted strings in pyproject.toml and Python modules.
 TEXT_ANSWERS = ("project_name", "description", "author_name")
 UNQUOTABLE = re.compile(r'["\\\n\r]')

@@ -84,6 +84,14 @@ def test_default_bake_passes_ruff_format_check(default_project: Path, venv: Path
     run([venv_tool(venv, "ruff"), "format", "--check", "."], cwd=default_project)
 
 
+def test_longest_name_and_slug_bake_formatted(bake: Baker, venv: Path) -> None:
+    # Lines holding the name or the slug must not make `ruff format --check` depend on their length.
+    name = "An Extremely Long Project Name For The Billing And Invoicing Service Of Acme"
+    project = bake(project_name=name, project_slug="s" * 46)
+    run([venv_tool(venv, "ruff"), "format", "--check", "."], cwd=project)
+    run([venv_tool(venv, "ruff"), "check", "."], cwd=project)
+
+
 def test_default_bake_passes_mypy_strict(default_project: Path, venv: Path) -> None:
     run([venv_tool(venv, "mypy"), "app"], cwd=default_project)
 

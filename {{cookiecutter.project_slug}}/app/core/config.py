@@ -25,11 +25,12 @@ class Environment(StrEnum):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
-    project_name: str = "{{ cookiecutter.project_name }}"
+    # fmt: skip on lines whose length follows the project name: formatting must not depend on it.
+    project_name: str = "{{ cookiecutter.project_name }}"  # fmt: skip
     environment: Environment = Environment.LOCAL
     debug: bool = False
 
-    database_url: str = "{{ cookiecutter.__database_url }}"
+    database_url: str = "{{ cookiecutter.__database_url }}"  # fmt: skip
     # Empty means: the same server, database name + "_test" (SQLite: the file name).
     test_database_url: str = ""
 {%- if cookiecutter.database == "postgresql" %}
