@@ -95,7 +95,7 @@ def written_by_scaffold(project: Path) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    ("database", "project_name"), [("postgresql", "Res Scaffold"), ("sqlite", "Res Scaffold Lite")]
+    ("database", "project_name"), [("postgresql", "Tpl Scaffold"), ("sqlite", "Tpl Scaffold Lite")]
 )
 def test_two_scaffolded_resources_pass_lint_tests_and_alembic_check(
     bake: Baker, database: str, project_name: str
@@ -127,7 +127,7 @@ def test_two_scaffolded_resources_pass_lint_tests_and_alembic_check(
         run(["make", "migrate"], cwd=project)
         check = run([alembic, "check"], cwd=project)
     else:
-        with scratch_database(venv, "res_scaffold_check") as url:
+        with scratch_database("scaffold_check") as url:
             env = {"DATABASE_URL": url}
             run(["make", "migrate"], cwd=project, env=env)
             check = run([alembic, "check"], cwd=project, env=env)
@@ -140,7 +140,7 @@ def test_two_scaffolded_resources_pass_lint_tests_and_alembic_check(
 
 @pytest.fixture(scope="module")
 def refusing_project(bake: Baker) -> Path:
-    project = bake(project_name="Res Refusals")
+    project = bake(project_name="Tpl Refusals")
     make_ready(project)
     return project
 

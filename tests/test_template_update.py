@@ -10,13 +10,24 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import GIT, TEMPLATE_ROOT, commit_all, passed_count, run, shared_venv
+from tests.helpers import (
+    GIT,
+    TEMPLATE_ROOT,
+    commit_all,
+    passed_count,
+    run,
+    run_scoped_name,
+    shared_venv,
+)
 
 CRUFT = str(Path(sys.executable).parent / "cruft")
 COOKIECUTTER = str(Path(sys.executable).parent / "cookiecutter")
 NEW_FILE = "docs/template-news.md"
 TEMPLATE_LINE = "Template change: the README gained this line in a later template commit."
 OWN_LINE = "Our own note, written in the bake after it was created."
+# Run-scoped names: the databases their test suites create are dropped when the run ends.
+CREATED = run_scoped_name("Tpl Update Created")
+LINKED = run_scoped_name("Tpl Update Linked")
 
 
 @dataclass(frozen=True)
@@ -51,17 +62,18 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> TemplateRepo:
     return TemplateRepo(repo, first, second)
 
 
-def answers(project_name: str) -> str:
-    return json.dumps({"project_name": project_name})
+def only_folder(parent: Path, *, besides: tuple[str, ...] = ()) -> Path:
+    [folder] = [path for path in parent.iterdir() if path.is_dir() and path.name not in besides]
+    return folder
 
 
 def cruft_created(repo: TemplateRepo, out: Path) -> Path:
     run(
         [CRUFT, "create", str(repo.path), "--no-input", "--checkout", repo.first]
-        + ["--output-dir", str(out), "--extra-context", answers("Res Update Created")],
+        + ["--output-dir", str(out), "--extra-context", json.dumps({"project_name": CREATED})],
         cwd=out,
     )
-    return out / "res_update_created"
+    return only_folder(out)
 
 
 def cookiecutter_baked_then_linked(repo: TemplateRepo, out: Path) -> Path:
@@ -70,10 +82,10 @@ def cookiecutter_baked_then_linked(repo: TemplateRepo, out: Path) -> Path:
     run([*GIT, "worktree", "add", "--quiet", "--detach", str(snapshot), repo.first], cwd=repo.path)
     run(
         [COOKIECUTTER, "--no-input", "--output-dir", str(out), str(snapshot)]
-        + ["project_name=Res Update Linked"],
+        + [f"project_name={LINKED}"],
         cwd=out,
     )
-    project = out / "res_update_linked"
+    project = only_folder(out, besides=(snapshot.name,))
     recorded = (project / ".template-answers.json").read_text()
     run(
         [CRUFT, "link", str(repo.path), "--no-input", "--checkout", repo.first]
@@ -107,9 +119,8 @@ def test_cruft_update_brings_template_changes_and_keeps_local_edits(
     updated = run([CRUFT, "update", "--skip-apply-ask"], cwd=project)
     print(f"{origin}: cruft update\n{updated.stdout}{updated.stderr}")  # noqa: T201  (shown with -rP)
 
-    assert (project / NEW_FILE).read_text() == "# News for Res Update " + (
-        "Created\n" if origin == "cruft-create" else "Linked\n"
-    )
+    name = CREATED if origin == "cruft-create" else LINKED
+    assert (project / NEW_FILE).read_text() == f"# News for {name}\n"
     text = readme.read_text()
     assert TEMPLATE_LINE in text
     assert OWN_LINE in text
