@@ -46,7 +46,12 @@ def refuse_edited_rebake(answers: Mapping[str, Any]) -> str:
     """Runs while the pre-gen hook is rendered, after the folder exists and before any file is
     written. Cookiecutter prints an OutputDirExistsException as one line, exits 1 and, unlike a
     failed hook, never deletes the folder."""
-    project = Path(str(answers["_output_dir"])) / str(answers["project_slug"])
+    output_dir = answers.get("_output_dir")
+    if output_dir is None:
+        # cruft renders through cookiecutter's generate_files into a folder of its own choosing
+        # (a fresh temporary one for `cruft update`) and sets no _output_dir: no bake to protect.
+        return ""
+    project = Path(str(output_dir)) / str(answers["project_slug"])
     force = os.environ.get(rules.FORCE_VARIABLE) == "1"
     refusal = rules.refuse_edited_rebake(project, force)
     if refusal is not None:
