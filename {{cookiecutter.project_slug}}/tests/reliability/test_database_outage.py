@@ -10,7 +10,7 @@ from sqlalchemy.engine import make_url
 
 from app.core.config import Settings
 from app.main import create_app
-from tests.conftest import PASSWORD, assert_error
+from tests.conftest import PASSWORD, assert_error, changed_settings
 from tests.reliability.conftest import _client, register_and_login
 from tests.reliability.proxy import TcpProxy
 
@@ -30,13 +30,11 @@ async def proxy(reliability_settings: Settings) -> AsyncIterator[TcpProxy]:
 async def client(reliability_settings: Settings, proxy: TcpProxy) -> AsyncIterator[AsyncClient]:
     """One app instance for the whole outage: it must recover without a restart."""
     url = make_url(reliability_settings.database_url).set(host="127.0.0.1", port=proxy.port)
-    settings = Settings(
-        **{
-            **reliability_settings.model_dump(),
-            "database_url": url.render_as_string(hide_password=False),
-            "db_connect_timeout_seconds": 2.0,
-            "db_command_timeout_seconds": 5.0,
-        }
+    settings = changed_settings(
+        reliability_settings,
+        database_url=url.render_as_string(hide_password=False),
+        db_connect_timeout_seconds=2.0,
+        db_command_timeout_seconds=5.0,
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app), _client(app) as client:
