@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from app.core.config import Settings
 from app.main import create_app
 from tests.conftest import PASSWORD, PROJECT_ROOT, make_test_settings, reset_database
+from tests.urls import LOGIN, REGISTER
 
 SECRET_KEY = "reliability-tests-secret-key-0123456789abcdef"
 SERVER_START_SECONDS = 20.0
@@ -51,11 +52,9 @@ def _client(app: FastAPI) -> AsyncClient:
 
 async def register_and_login(client: AsyncClient, email: str) -> dict[str, str]:
     """Creates an account and returns its token pair."""
-    created = await client.post(
-        "/api/v1/auth/register", json={"email": email, "password": PASSWORD}
-    )
+    created = await client.post(REGISTER, json={"email": email, "password": PASSWORD})
     assert created.status_code == 201, created.text
-    login = await client.post("/api/v1/auth/login", data={"username": email, "password": PASSWORD})
+    login = await client.post(LOGIN, data={"username": email, "password": PASSWORD})
     assert login.status_code == 200, login.text
     tokens: dict[str, str] = login.json()
     return tokens

@@ -13,6 +13,7 @@ from app.main import create_app
 from tests.conftest import PASSWORD, assert_error, changed_settings
 from tests.reliability.conftest import _client, register_and_login
 from tests.reliability.proxy import TcpProxy
+from tests.urls import LOGIN, ME, REGISTER
 
 WRITES_DURING_CUT = 20
 
@@ -48,11 +49,11 @@ def assert_unavailable(response: Response) -> None:
 
 
 async def register(client: AsyncClient, email: str) -> Response:
-    return await client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
+    return await client.post(REGISTER, json={"email": email, "password": PASSWORD})
 
 
 async def can_log_in(client: AsyncClient, email: str) -> bool:
-    login = await client.post("/api/v1/auth/login", data={"username": email, "password": PASSWORD})
+    login = await client.post(LOGIN, data={"username": email, "password": PASSWORD})
     return login.status_code == 200
 
 
@@ -68,13 +69,13 @@ async def test_outage_answers_503_then_recovers_without_restart(
     assert ready.status_code == 503
     assert ready.json()["checks"]["database"] == "unavailable"
     for _ in range(3):  # pooled (now dead) connections first, then failed new connections
-        assert_unavailable(await client.get("/api/v1/users/me", headers=auth))
+        assert_unavailable(await client.get(ME, headers=auth))
     assert_unavailable(await register(client, lost_email))
     assert (await client.get("/health/live")).status_code == 200
 
     proxy.restore()
     assert (await client.get("/health/ready")).status_code == 200
-    me = await client.get("/api/v1/users/me", headers=auth)
+    me = await client.get(ME, headers=auth)
     assert me.status_code == 200, me.text
     # The write refused during the outage left nothing behind: the account does not exist.
     assert not await can_log_in(client, lost_email)
