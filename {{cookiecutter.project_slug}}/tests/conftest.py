@@ -2,9 +2,7 @@
 
 The app under test is the real app. Only its session factory is swapped for one bound to the
 test's connection, so every request commits into a savepoint that the test then rolls back.
-
-Test settings are hermetic: the environment and `.env` tune the developer's own service, so the
-suite reads only where its database lives from them (TEST_DATABASE_URL or DATABASE_URL).
+Test settings come from `tests/settings.py`, which reads nothing but the database URL from outside.
 """
 
 import asyncio
@@ -16,7 +14,6 @@ import pytest
 from alembic.config import Config
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 {%- if cookiecutter.database == "sqlite" %}
 from sqlalchemy.engine import make_url
 {%- else %}
@@ -28,11 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from alembic import command
 from app.cli import create_db
-from app.core.config import Environment, Settings
+from app.core.config import Settings
 from app.core.security import create_token, hash_password
 from app.db.session import Database, create_engine
 from app.main import create_app
 from app.models.users import Role, User
+from tests.settings import changed_settings, database_url_for_tests, make_test_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
@@ -43,54 +41,6 @@ UNREACHABLE_DATABASE_URL = "sqlite+aiosqlite:////nonexistent-folder/none.db"
 # Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
 UNREACHABLE_DATABASE_URL = "postgresql+asyncpg://nobody@127.0.0.1:9/none"
 {%- endif %}
-
-
-class HermeticSettings(Settings):
-    """Settings from explicit values and the defaults in code, never from the environment or .env."""
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings,)
-
-
-class DatabaseLocation(BaseSettings):
-    """The only values the suite reads from outside: where the databases live."""
-
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
-
-    database_url: str = Settings.model_fields["database_url"].default
-    test_database_url: str = ""
-
-
-def database_url_for_tests() -> str:
-    location = DatabaseLocation()
-    return HermeticSettings(
-        database_url=location.database_url, test_database_url=location.test_database_url
-    ).resolved_test_database_url
-
-
-def make_test_settings(**overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "environment": Environment.TEST,
-        "database_url": database_url_for_tests(),
-        "bcrypt_rounds": 4,
-        "access_log": False,
-        "cors_origins": ["https://app.example.com"],
-    }
-    values.update(overrides)
-    return HermeticSettings(**values)  # type: ignore[arg-type]
-
-
-def changed_settings(settings: Settings, **changes: object) -> Settings:
-    """`settings` with `changes`, validated again, still ignoring the environment."""
-    return HermeticSettings(**{**settings.model_dump(), **changes})
 
 
 def alembic_config(database_url: str) -> Config:

@@ -2,7 +2,7 @@ import pytest
 from pydantic import ValidationError
 
 from app.core.config import Environment, Settings
-from tests.conftest import HermeticSettings
+from tests.settings import HermeticSettings
 
 
 def settings(**values: object) -> Settings:

@@ -19,7 +19,8 @@ from sqlalchemy.engine import make_url
 
 from app.core.config import Settings
 from app.main import create_app
-from tests.conftest import PASSWORD, PROJECT_ROOT, make_test_settings, reset_database
+from tests.conftest import PASSWORD, PROJECT_ROOT, reset_database
+from tests.settings import make_test_settings
 from tests.urls import LOGIN, REGISTER
 
 SECRET_KEY = "reliability-tests-secret-key-0123456789abcdef"

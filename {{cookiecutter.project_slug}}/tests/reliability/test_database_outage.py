@@ -10,9 +10,10 @@ from sqlalchemy.engine import make_url
 
 from app.core.config import Settings
 from app.main import create_app
-from tests.conftest import PASSWORD, assert_error, changed_settings
+from tests.conftest import PASSWORD, assert_error
 from tests.reliability.conftest import _client, register_and_login
 from tests.reliability.proxy import TcpProxy
+from tests.settings import changed_settings
 from tests.urls import LOGIN, ME, REGISTER
 
 WRITES_DURING_CUT = 20
