@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager, contextmanager
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
+
 from tests.urls import ME
 
 REDIS_START_SECONDS = 10.0
@@ -56,8 +57,7 @@ async def test_services_with_different_key_prefixes_count_apart(
     second = app_factory(rate_limit_default="1/minute")
     async with client_for(first) as one, client_for(second) as two:
         statuses = [
-            (await client.get(ME, headers=user_headers)).status_code
-            for client in (one, two)
+            (await client.get(ME, headers=user_headers)).status_code for client in (one, two)
         ]
     assert statuses == [200, 200]
 
