@@ -35,7 +35,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     database: Database = request.app.state.db
-    async with database.transaction() as session:
+    async with database.session_for(request.method) as session:
         yield session
 
 

@@ -193,6 +193,8 @@ SQLITE_TRANSIENT_ERRORS = ("database is locked", "unable to open database", "dis
 def is_database_outage(exc: DBAPIError) -> bool:
     if exc.connection_invalidated or isinstance(exc, InterfaceError):
         return True
+    if exc.statement is None:  # no statement yet: connecting failed (link cut mid-handshake)
+        return True
     if not isinstance(exc, OperationalError):
         return False
     if type(exc.orig).__module__ == "sqlite3":

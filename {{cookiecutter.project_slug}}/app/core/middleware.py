@@ -21,9 +21,10 @@ from app.core.exceptions import (
     error_response,
     internal_error_response,
 )
+from app.core.logging import ACCESS_LOGGER, scrub
 from app.core.request_context import bind_request_id, unbind_request_id
 
-access_logger = logging.getLogger("app.access")
+access_logger = logging.getLogger(ACCESS_LOGGER)
 error_logger = logging.getLogger("app.errors")
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -104,20 +105,29 @@ class RequestContextMiddleware:
             await internal_error_response()(scope, receive, send_with_headers)
         finally:
             if self.access_log:
-                self._log(scope, status, started)
+                _log_access(scope, request_id, status, started)
             unbind_request_id(token)
 
-    @staticmethod
-    def _log(scope: Scope, status: int, started: float) -> None:
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        access_logger.info(
-            "%s %s %s %.1fms",
-            scope["method"],
-            scope["path"],
-            status,
-            elapsed_ms,
-            extra={"status": status, "duration_ms": round(elapsed_ms, 1)},
-        )
+
+def route_template(scope: Scope) -> str:
+    """The matched route as declared (`/api/v1/items/{item_id}`): few distinct values, no ids.
+
+    An unmatched path is the client's own text, so it is scrubbed of anything token-like.
+    """
+    # FastAPI's full path of the matched route; scope["route"].path lacks the router prefixes.
+    context = scope.get("effective_route_context")
+    if context is not None:
+        return str(context.path_format)
+    route = scope.get("route")
+    return str(route.path) if route is not None else scrub(scope["path"])
+
+
+def _log_access(scope: Scope, request_id: str, status: int, started: float) -> None:
+    duration_ms = round((time.perf_counter() - started) * 1000, 1)
+    method, route = scope["method"], route_template(scope)
+    fields = {"method": method, "route": route, "status": status, "duration_ms": duration_ms}
+    extra = {"request_id": request_id, **fields}
+    access_logger.info("%s %s %s %sms", method, route, status, duration_ms, extra=extra)
 
 
 class _BodyTooLarge(HTTPException):
