@@ -114,8 +114,9 @@ def route_template(scope: Scope) -> str:
 
     An unmatched path is the client's own text, so it is scrubbed of anything token-like.
     """
-    # FastAPI's full path of the matched route; scope["route"].path lacks the router prefixes.
-    context = scope.get("effective_route_context")
+    # FastAPI keeps the matched route's full path here (tests/api/test_access_log.py holds it to
+    # that); scope["route"].path lacks the prefixes of the routers it was included through.
+    context = scope.get("fastapi", {}).get("effective_route_context")
     if context is not None:
         return str(context.path_format)
     route = scope.get("route")
