@@ -27,7 +27,7 @@ def _plan() -> Plan:
         rounds=int(os.environ.get("BENCH_ROUNDS", "3")),
         seconds=float(os.environ.get("BENCH_SECONDS", "5")),
         connections=int(os.environ.get("BENCH_CONNECTIONS", "32")),
-        login_connections=int(os.environ.get("BENCH_LOGIN_CONNECTIONS", "8")),
+        login_connections=int(os.environ.get("BENCH_LOGIN_CONNECTIONS", "4")),
         probe_rate=float(os.environ.get("BENCH_PROBE_RATE", "100")),
     )
 

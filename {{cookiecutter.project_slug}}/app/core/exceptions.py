@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from slowapi.errors import RateLimitExceeded
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.request_context import current_request_id
@@ -239,4 +240,6 @@ def register_exception_handlers(app: FastAPI) -> None:
     # a refused or timed-out connect as a bare OSError / TimeoutError: all mean "try again later".
     app.add_exception_handler(DBAPIError, handle_database_error)
     app.add_exception_handler(OSError, handle_database_unavailable)
+    # Every pooled connection busy for DB_POOL_TIMEOUT_SECONDS: overloaded, try again later.
+    app.add_exception_handler(PoolTimeoutError, handle_database_unavailable)
     app.add_exception_handler(RateLimitExceeded, handle_rate_limit_exceeded)
