@@ -27,6 +27,7 @@ EXPECTED_PATHS = [
     "app/core/config.py",
     "app/core/security.py",
     "app/core/exceptions.py",
+    "app/core/error_handlers.py",
     "app/core/middleware.py",
     "app/core/logging.py",
     "app/core/rate_limit.py",

@@ -15,12 +15,8 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.exceptions import (
-    BadRequestError,
-    PayloadTooLargeError,
-    error_response,
-    internal_error_response,
-)
+from app.core.error_handlers import error_response, internal_error_response
+from app.core.exceptions import BadRequestError, PayloadTooLargeError
 from app.core.logging import ACCESS_LOGGER, scrub
 from app.core.request_context import bind_request_id, unbind_request_id
 

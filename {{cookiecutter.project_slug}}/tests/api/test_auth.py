@@ -108,6 +108,13 @@ async def test_login_without_form_fields_is_422(client: AsyncClient) -> None:
     assert_error(response.json(), "VALIDATION_ERROR")
 
 
+async def test_json_login_names_each_missing_form_field_once(client: AsyncClient) -> None:
+    response = await client.post(LOGIN, json={"username": "x@example.com", "password": PASSWORD})
+    assert response.status_code == 422
+    locations = [detail["loc"] for detail in response.json()["error"]["details"]]
+    assert locations == [["body", "username"], ["body", "password"]]
+
+
 async def test_refresh_rotates_and_refuses_the_old_token(client: AsyncClient, user: User) -> None:
     first = await login(client, user.email)
     rotated = await client.post(REFRESH, json={"refresh_token": first["refresh_token"]})

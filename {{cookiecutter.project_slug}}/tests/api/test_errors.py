@@ -19,6 +19,12 @@ async def test_unknown_route_is_404_in_the_envelope(client: AsyncClient) -> None
     assert_error(response.json(), "NOT_FOUND")
 
 
+async def test_a_trailing_slash_is_404_in_the_envelope_not_a_redirect(client: AsyncClient) -> None:
+    response = await client.get("/api/v1/users/me/")
+    assert response.status_code == 404
+    assert_error(response.json(), "NOT_FOUND")
+
+
 async def test_wrong_method_is_405_in_the_envelope(client: AsyncClient) -> None:
     response = await client.put("/health/live")
     assert response.status_code == 405

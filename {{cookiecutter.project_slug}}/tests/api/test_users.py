@@ -124,20 +124,20 @@ async def test_admin_lists_users_with_pagination(
     assert body["total"] == 3
     assert body["limit"] == 2
     assert body["offset"] == 0
-    assert [u["email"] for u in body["items"]] == ["admin@example.com", "other@example.com"]
+    assert [u["email"] for u in body["results"]] == ["admin@example.com", "other@example.com"]
     rest = await client.get(
         USERS, params={"limit": 2, "offset": 2, "sort": "email"}, headers=admin_headers
     )
-    assert [u["email"] for u in rest.json()["items"]] == ["user@example.com"]
+    assert [u["email"] for u in rest.json()["results"]] == ["user@example.com"]
 
 
 async def test_admin_filters_users(
     client: AsyncClient, admin_headers: dict[str, str], user: User
 ) -> None:
     by_role = await client.get(USERS, params={"role": "admin"}, headers=admin_headers)
-    assert [u["email"] for u in by_role.json()["items"]] == ["admin@example.com"]
+    assert [u["email"] for u in by_role.json()["results"]] == ["admin@example.com"]
     by_email = await client.get(USERS, params={"email": "USER@"}, headers=admin_headers)
-    assert [u["email"] for u in by_email.json()["items"]] == ["user@example.com"]
+    assert [u["email"] for u in by_email.json()["results"]] == ["user@example.com"]
 
 
 @pytest.mark.parametrize(
