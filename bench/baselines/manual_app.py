@@ -101,4 +101,4 @@ async def list_items(request: Request, limit: int = 20, offset: int = 0) -> JSON
         total = rows[0]["total"] if rows else await conn.fetchval(COUNT_QUERY, user["id"])
     fields = ("id", "title", "description", "owner_id")
     items = [_json(row, *fields) for row in rows]
-    return JSONResponse({"items": items, "total": total, "limit": limit, "offset": offset})
+    return JSONResponse({"results": items, "total": total, "limit": limit, "offset": offset})

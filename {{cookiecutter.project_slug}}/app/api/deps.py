@@ -51,8 +51,11 @@ AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 
 
 async def get_current_user(
-    token: Annotated[str | None, Depends(oauth2_scheme)], auth: AuthServiceDep
+    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)], session: SessionDep
 ) -> User:
+    # Settings straight from the app, not SettingsDep/AuthServiceDep: every dependency level
+    # costs FastAPI work on every authenticated request.
+    auth = AuthService(session, request.app.state.settings)
     return await auth.user_for_access_token(token)
 
 
