@@ -14,7 +14,6 @@ from typing import Any
 # Raw string: JSON escapes (\" and \\) in the answers must reach json.loads unchanged.
 ANSWERS_JSON = r"""{{ cookiecutter | jsonify }}"""
 
-SUPPORTED_PYTHON = ("3.11", "3.12", "3.13")
 # PostgreSQL truncates names past 63 bytes; the longest derived name is <slug>_test_migrations.
 POSTGRES_NAME_LIMIT = 63
 LONGEST_DATABASE_SUFFIX = "_test_migrations"
@@ -57,13 +56,6 @@ def check_email(answers: Mapping[str, Any]) -> str | None:
     return None
 
 
-def check_python(answers: Mapping[str, Any]) -> str | None:
-    version = str(answers["python_version"])
-    if version not in SUPPORTED_PYTHON:
-        return f"python_version '{version}' is not supported; choose one of {', '.join(SUPPORTED_PYTHON)}"
-    return None
-
-
 def check_quotable_text(answers: Mapping[str, Any]) -> str | None:
     for name in TEXT_ANSWERS:
         if UNQUOTABLE.search(str(answers[name])):
@@ -89,7 +81,6 @@ CHECKS: tuple[Check, ...] = (
     check_project_name,
     check_slug,
     check_email,
-    check_python,
     check_quotable_text,
     check_database_name_length,
 )

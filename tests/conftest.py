@@ -8,6 +8,7 @@ import pytest
 from pytest_cookies.plugin import Cookies
 
 from tests.helpers import TEMPLATE_ROOT, shared_venv
+from tests.variants import variant_named
 
 Baker = Callable[..., Path]
 
@@ -28,8 +29,7 @@ def bake(cookies_session: Cookies) -> Baker:
 
 @pytest.fixture(scope="session")
 def default_project(bake: Baker) -> Path:
-    # Distinct names per bake keep their databases (<slug>_test) apart.
-    return bake(project_name="Tpl Default")
+    return bake(**variant_named("default").bake_answers())
 
 
 @pytest.fixture(scope="session")

@@ -27,6 +27,7 @@ SKIPPED_DIRS = {
     ".pytest_cache",
     ".hypothesis",
     ".git",
+    ".import_linter_cache",
 }
 
 
@@ -131,6 +132,25 @@ def venv_tool(venv: Path, tool: str) -> str:
     return str(venv / "bin" / tool)
 
 
+def run_make(
+    project: Path,
+    venv: Path,
+    target: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """The baked `make <target>`, with the shared venv standing in for the project's own .venv."""
+    args = ["make", "--no-print-directory", "-o", ".venv/.installed", f"BIN={venv}/bin", target]
+    return run(args, cwd=project, env=env, check=check)
+
+
+def copy_project(project: Path, destination: Path) -> Path:
+    """A copy of a bake to change without disturbing the tests that share the original."""
+    ignored = shutil.ignore_patterns(*SKIPPED_DIRS)
+    return Path(shutil.copytree(project, destination / project.name, ignore=ignored))
+
+
 def passed_count(pytest_output: str) -> int:
     match = re.search(r"(\d+) passed", pytest_output)
     return int(match.group(1)) if match else 0
@@ -160,4 +180,8 @@ def scratch_database(venv: Path, prefix: str) -> Iterator[str]:
     try:
         yield f"{POSTGRES_SERVER}/{name}"
     finally:
-        run([venv_tool(venv, "python"), "-c", DROP_DATABASE_SCRIPT, name], cwd=TEMPLATE_ROOT)
+        # A baked suite given this URL also makes a sibling database for its reliability tests.
+        for database in (name, f"{name}_reliability"):
+            run(
+                [venv_tool(venv, "python"), "-c", DROP_DATABASE_SCRIPT, database], cwd=TEMPLATE_ROOT
+            )

@@ -6,18 +6,13 @@ serves Swagger UI's assets itself) and that the OAuth2 flow it documents really 
 """
 
 import json
-import os
-import socket
-import subprocess
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, sync_playwright
 
+from bench.servers import start_server
 from tests.helpers import TEMPLATE_ROOT, run, scratch_database, venv_tool
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -25,7 +20,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 SCREENSHOT_DIR = TEMPLATE_ROOT / "artifacts" / "browser"
 EMAIL = "browser@example.com"
 PASSWORD = "a browser-typed password"
-START_TIMEOUT_SECONDS = 30.0
 UI_TIMEOUT_MS = 15_000
 
 pytestmark = [
@@ -35,30 +29,6 @@ pytestmark = [
     ),
     pytest.mark.xdist_group("browser"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_until_live(base_url: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"uvicorn exited with {server.returncode}:\n{log.read_text()[-4000:]}")
-        try:
-            with urllib.request.urlopen(f"{base_url}/health/live", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError):
-            pass
-        time.sleep(0.2)
-    pytest.fail(
-        f"uvicorn did not answer within {START_TIMEOUT_SECONDS}s:\n{log.read_text()[-4000:]}"
-    )
 
 
 @pytest.fixture(scope="module")
@@ -80,30 +50,20 @@ def served_project(
 
 
 def _serve(project: Path, venv: Path, env: dict[str, str], tmp: Path) -> Iterator[str]:
-    """Runs uvicorn on a free loopback port until the generator is closed."""
-
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    log = tmp / "uvicorn.log"
-    command = [venv_tool(venv, "uvicorn"), "app.main:app", "--host", "127.0.0.1"]
-    with log.open("wb") as output:
-        server = subprocess.Popen(
-            [*command, "--port", str(port)],
-            cwd=project,
-            env={**os.environ, **env},
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    """Serves the project on a free loopback port until the generator is closed."""
+    server = start_server(
+        "browser",
+        "app.main:app",
+        cwd=project,
+        env=env,
+        ready_path="/health/live",
+        log=tmp / "uvicorn.log",
+        python=venv_tool(venv, "python"),
+    )
     try:
-        wait_until_live(base_url, server, log)
-        yield base_url
+        yield server.base_url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
+        server.stop()
 
 
 def authorize(page: Page) -> None:

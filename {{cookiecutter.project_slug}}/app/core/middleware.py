@@ -57,7 +57,7 @@ class RequestContextMiddleware:
     a crash into the envelope.
 
     One layer does all of this (rather than one middleware each) because every layer costs a
-    coroutine and a `send` wrapper per request, which showed up in the benchmark.
+    coroutine and a `send` wrapper per request, which shows up in profiles under load.
     """
 
     def __init__(self, app: ASGIApp, *, access_log: bool = True, hsts: bool = False) -> None:

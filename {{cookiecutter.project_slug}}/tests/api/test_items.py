@@ -4,8 +4,7 @@ import pytest
 from httpx import AsyncClient
 
 from tests.conftest import assert_error
-
-ITEMS = "/api/v1/items"
+from tests.urls import ITEMS, ME
 
 
 async def create(
@@ -23,7 +22,7 @@ async def test_create_item_returns_it_with_owner_and_timestamps(
     item = await create(client, user_headers, "  Buy milk ", description="Two litres")
     assert item["title"] == "Buy milk"
     assert item["description"] == "Two litres"
-    me = (await client.get("/api/v1/users/me", headers=user_headers)).json()
+    me = (await client.get(ME, headers=user_headers)).json()
     assert item["owner_id"] == me["id"]
     assert set(item) == {"id", "title", "description", "owner_id", "created_at", "updated_at"}
 

@@ -5,9 +5,7 @@ from httpx import AsyncClient
 
 from app.models.users import User
 from tests.conftest import PASSWORD, assert_error
-
-ME = "/api/v1/users/me"
-USERS = "/api/v1/users"
+from tests.urls import LOGIN, ME, REFRESH, USERS
 
 
 async def test_me_returns_the_current_user(
@@ -92,26 +90,18 @@ async def test_password_change_with_wrong_current_password_is_400(
 
 
 async def test_password_change_works_and_ends_sessions(client: AsyncClient, user: User) -> None:
-    login = await client.post(
-        "/api/v1/auth/login", data={"username": user.email, "password": PASSWORD}
-    )
+    login = await client.post(LOGIN, data={"username": user.email, "password": PASSWORD})
     tokens = login.json()
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     response = await client.patch(
         ME, json={"password": "a brand new one", "current_password": PASSWORD}, headers=headers
     )
     assert response.status_code == 200
-    refresh = await client.post(
-        "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
-    )
+    refresh = await client.post(REFRESH, json={"refresh_token": tokens["refresh_token"]})
     assert refresh.status_code == 401
-    old = await client.post(
-        "/api/v1/auth/login", data={"username": user.email, "password": PASSWORD}
-    )
+    old = await client.post(LOGIN, data={"username": user.email, "password": PASSWORD})
     assert old.status_code == 401
-    new = await client.post(
-        "/api/v1/auth/login", data={"username": user.email, "password": "a brand new one"}
-    )
+    new = await client.post(LOGIN, data={"username": user.email, "password": "a brand new one"})
     assert new.status_code == 200
 
 

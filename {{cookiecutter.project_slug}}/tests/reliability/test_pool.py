@@ -14,6 +14,7 @@ from app.core.config import Settings
 from app.main import create_app
 from tests.conftest import PASSWORD, assert_error
 from tests.reliability.conftest import _client, register_and_login
+from tests.settings import changed_settings
 
 ROUNDS = 20
 ME = "/api/v1/users/me"
@@ -65,13 +66,8 @@ async def test_concurrency_above_pool_size_never_opens_a_connection_per_request(
 async def test_waiting_too_long_for_a_connection_is_a_503_envelope(
     reliability_settings: Settings,
 ) -> None:
-    settings = Settings(
-        **{
-            **reliability_settings.model_dump(),
-            "db_pool_size": 1,
-            "db_max_overflow": 0,
-            "db_pool_timeout_seconds": 0.2,
-        }
+    settings = changed_settings(
+        reliability_settings, db_pool_size=1, db_max_overflow=0, db_pool_timeout_seconds=0.2
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app), _client(app) as client:
