@@ -30,7 +30,7 @@ from app.core.security import create_token, hash_password
 from app.db.session import Database, create_engine, read_only
 from app.main import create_app
 from app.models.users import Role, User
-from tests.settings import changed_settings, database_url_for_tests, make_test_settings
+from tests.settings import changed_settings, {% if cookiecutter.database == "postgresql" %}database_url_for_tests, {% endif %}make_test_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
