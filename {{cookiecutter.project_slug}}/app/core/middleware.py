@@ -60,10 +60,19 @@ class RequestContextMiddleware:
     coroutine and a `send` wrapper per request, which shows up in profiles under load.
     """
 
-    def __init__(self, app: ASGIApp, *, access_log: bool = True, hsts: bool = False) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        access_log: bool = True,
+        hsts: bool = False,
+        vary_origin: bool = False,
+    ) -> None:
         self.app = app
         self.access_log = access_log
         self.headers = security_headers(hsts=hsts)
+        if vary_origin:  # with CORS on, every answer depends on Origin (see EnvelopeCORSMiddleware)
+            self.headers.append((b"vary", b"Origin"))
         self.header_names = {name for name, _ in self.headers}
 
     def _add_headers(self, message: Message, request_id: str) -> None:
@@ -188,7 +197,15 @@ class BodySizeLimitMiddleware:
 
 
 class EnvelopeCORSMiddleware(CORSMiddleware):
-    """Starlette's CORS, except that a refused preflight answers in the error envelope."""
+    """Starlette's CORS, except that a refused preflight answers in the error envelope, and a
+    request without Origin (no browser asking) skips the per-response header rewriting: its
+    `Vary: Origin` comes from RequestContextMiddleware's fixed headers instead."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not any(name == b"origin" for name, _ in scope["headers"]):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
     def preflight_response(self, request_headers: Headers) -> Response:
         response = super().preflight_response(request_headers)

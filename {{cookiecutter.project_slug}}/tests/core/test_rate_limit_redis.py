@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager, contextmanager
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
+
 from tests.urls import ME
 
 REDIS_START_SECONDS = 10.0
