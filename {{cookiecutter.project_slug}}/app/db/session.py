@@ -6,7 +6,7 @@ BEGIN/COMMIT: a read needs one round trip, not three.
 """
 
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,10 +76,6 @@ class Database:
         """A session for reads only: nothing to commit, any write raises."""
         async with self.read_sessions() as session:
             yield session
-
-    def session_for(self, method: str) -> AbstractAsyncContextManager[AsyncSession]:
-        """The session of one HTTP request: read-only for safe methods, one transaction else."""
-        return self.reads() if method in SAFE_METHODS else self.transaction()
 {% if cookiecutter.database == "sqlite" %}
 
 def create_engine(url: str, settings: Settings) -> AsyncEngine:

@@ -57,8 +57,7 @@ async def test_services_with_different_key_prefixes_count_apart(
     second = app_factory(rate_limit_default="1/minute")
     async with client_for(first) as one, client_for(second) as two:
         statuses = [
-            (await client.get(ME, headers=user_headers)).status_code
-            for client in (one, two)
+            (await client.get(ME, headers=user_headers)).status_code for client in (one, two)
         ]
     assert statuses == [200, 200]
 

@@ -39,13 +39,20 @@ async def test_read_session_still_reads(database: Database, user: User) -> None:
 
 
 @pytest.mark.parametrize(
-    ("method", "read_only"), [("GET", True), ("HEAD", True), ("OPTIONS", True), ("POST", False)]
+    ("method", "read_only"), [("GET", True), ("OPTIONS", True), ("POST", False), ("PATCH", False)]
 )
 async def test_safe_methods_get_the_read_only_session(
-    database: Database, method: str, read_only: bool
+    app_factory: Callable[..., FastAPI], method: str, read_only: bool
 ) -> None:
-    async with database.session_for(method) as session:
-        assert isinstance(session.sync_session, ReadOnlySession) is read_only
+    app = app_factory()
+
+    async def which_session(session: SessionDep) -> bool:
+        return isinstance(session.sync_session, ReadOnlySession)
+
+    app.add_api_route("/which-session", which_session, methods=[method])
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
+        response = await client.request(method, "/which-session")
+    assert response.json() is read_only
 
 
 async def test_a_get_route_that_writes_fails_loudly_and_writes_nothing(
