@@ -18,8 +18,8 @@ def _fmt(value: float | None, spec: str = ".0f") -> str:
 
 def markdown(rows: list[Row], targets: list[Row], extras: dict[str, Any]) -> str:
     lines = [
-        "| route | template req/s | p50 ms | p99 ms | baseline | baseline req/s | p50 ms | p99 ms | ratio |",
-        "|---|---:|---:|---:|---|---:|---:|---:|---:|",
+        "| route | template req/s | p50 ms | p99 ms | baseline | baseline req/s | p50 ms | p99 ms | ratio | errors |",
+        "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         base = row.get("baseline") or {}
@@ -27,11 +27,14 @@ def markdown(rows: list[Row], targets: list[Row], extras: dict[str, Any]) -> str
             f"| {row['route']} | {_fmt(row['template']['rps'])} | {_fmt(row['template']['p50_ms'], '.2f')}"
             f" | {_fmt(row['template']['p99_ms'], '.2f')} | {row.get('baseline_name') or '-'}"
             f" | {_fmt(base.get('rps'))} | {_fmt(base.get('p50_ms'), '.2f')}"
-            f" | {_fmt(base.get('p99_ms'), '.2f')} | {_fmt(row.get('ratio'), '.2f')} |"
+            f" | {_fmt(base.get('p99_ms'), '.2f')} | {_fmt(row.get('ratio'), '.2f')}"
+            f" | {row['template']['errors'] + base.get('errors', 0)} |"
         )
     lines += ["", "| target | measured | goal | met |", "|---|---:|---|---|"]
     for target in targets:
         met = "yes" if target["met"] else "NO"
+        if target["errors"]:
+            met += f" (not counted: {target['errors']} non-2xx or socket errors)"
         lines.append(f"| {target['name']} | {target['value']:.2f} | {target['goal']} | {met} |")
     lines += [""] + [f"- {key}: {value}" for key, value in extras.items()]
     return "\n".join(lines) + "\n"
