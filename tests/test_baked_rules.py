@@ -82,7 +82,7 @@ def test_default_bake_suite_passes_under_a_hostile_environment_and_env_file(
     with (project / ".env").open("a") as env_file:
         env_file.writelines(f"{name}={value}\n" for name, value in HOSTILE_ENV_FILE.items())
     pytest_bin = venv_tool(venv, "pytest")
-    with scratch_database(venv, "tpl_hostile") as url:
+    with scratch_database("hostile") as url:
         env = {**HOSTILE_SETTINGS, "TEST_DATABASE_URL": url}
         result = run([pytest_bin, "-q", "-p", "no:cacheprovider"], cwd=project, env=env)
     assert passed_count(result.stdout) >= 200, result.stdout[-2000:]

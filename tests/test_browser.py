@@ -41,7 +41,7 @@ def served_project(
         "FIRST_SUPERUSER_PASSWORD": PASSWORD,
     }
     python = venv_tool(venv, "python")
-    with scratch_database(venv, "tpl_browser") as url:
+    with scratch_database("browser") as url:
         env["DATABASE_URL"] = url
         run([python, "-m", "app.cli", "create-db"], cwd=default_project, env=env)
         run([venv_tool(venv, "alembic"), "upgrade", "head"], cwd=default_project, env=env)
