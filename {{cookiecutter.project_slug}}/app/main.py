@@ -11,6 +11,8 @@ from app.api.v1.router import api_router
 from app.core.config import Settings, get_settings
 from app.core.exceptions import register_exception_handlers
 from app.core.logging import configure_logging
+from app.core.metrics import POOLS
+from app.core.metrics_middleware import MetricsMiddleware
 from app.core.middleware import (
     BodySizeLimitMiddleware,
     EnvelopeCORSMiddleware,
@@ -43,6 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = create_database(settings)
+    if settings.metrics_enabled:
+        POOLS.track(app.state.db.engine)
     app.state.limiter = build_limiter(settings)
 
     register_exception_handlers(app)
@@ -71,6 +75,9 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(
         RequestContextMiddleware, access_log=settings.access_log, hsts=settings.is_production
     )
+    if settings.metrics_enabled:
+        # Outermost: a scrape skips the access log, and every request is timed in full.
+        app.add_middleware(MetricsMiddleware, allow_from=settings.metrics_allow_from)
 
 
 app = create_app()
