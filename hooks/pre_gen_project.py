@@ -85,6 +85,12 @@ def check_database_name_length(answers: Mapping[str, Any]) -> str | None:
     return None
 
 
+def check_kubernetes_needs_docker(answers: Mapping[str, Any]) -> str | None:
+    if answers["kubernetes"] and not answers["docker"]:
+        return "kubernetes=yes needs docker=yes: the manifests run the image the Dockerfile builds"
+    return None
+
+
 CHECKS: tuple[Check, ...] = (
     check_project_name,
     check_slug,
@@ -92,6 +98,7 @@ CHECKS: tuple[Check, ...] = (
     check_python,
     check_quotable_text,
     check_database_name_length,
+    check_kubernetes_needs_docker,
 )
 
 

@@ -38,6 +38,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no_items_agents_backend": {"example_resource": False, "agent_files": "backend"},
     "no_items_agents_none": {"example_resource": False, "agent_files": "none"},
     "sqlite_no_docker": {"database": "sqlite", "docker": False},
+    "tracing": {"tracing": "opentelemetry"},
 }
 # Lower bounds: the suites only grow. Items bring ~30 tests, Redis ~5.
 MIN_TESTS_WITH_ITEMS = 140

@@ -19,6 +19,9 @@ from app.core.middleware import (
     RequestContextMiddleware,
 )
 from app.core.rate_limit import build_limiter
+{%- if cookiecutter.tracing == "opentelemetry" %}
+from app.core.tracing import start_tracing, trace_database
+{%- endif %}
 from app.db.session import create_database
 
 
@@ -30,6 +33,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+{%- if cookiecutter.tracing == "opentelemetry" %}
+    telemetry = start_tracing()  # before logging: every log record carries its trace id
+{%- endif %}
     configure_logging(settings)
     docs = settings.docs_enabled
     app = FastAPI(
@@ -42,9 +48,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
         swagger_ui_parameters={"persistAuthorization": True},
+{%- if cookiecutter.tracing == "opentelemetry" %}
+        telemetry=telemetry,
+{%- endif %}
     )
     app.state.settings = settings
     app.state.db = create_database(settings)
+{%- if cookiecutter.tracing == "opentelemetry" %}
+    trace_database(app.state.db.engine)
+{%- endif %}
     if settings.metrics_enabled:
         POOLS.track(app.state.db.engine)
     app.state.limiter = build_limiter(settings)

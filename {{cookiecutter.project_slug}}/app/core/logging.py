@@ -61,7 +61,9 @@ def configure_logging(settings: Settings) -> None:
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         }
         if settings.json_logs
-        else {"format": "%(asctime)s %(levelname)-7s [%(request_id)s] %(name)s: %(message)s"}
+        else {
+            "format": "%(asctime)s %(levelname)-7s [%(request_id)s{% if cookiecutter.tracing == "opentelemetry" %} trace=%(otelTraceID)s{% endif %}] %(name)s: %(message)s",
+        }
     )
     logging.config.dictConfig(
         {
