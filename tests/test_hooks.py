@@ -121,7 +121,11 @@ def test_removal_table_names_only_real_answers_and_values() -> None:
         ({"example_resource": False}, set(post.ITEMS_PATHS), {".claude/CONTRACT.md"}),
         ({"ci": "none", "docker": False}, {".github", "Dockerfile"}, {".claude"}),
         ({}, {"deploy", "app/core/tracing.py"}, {"app/core/metrics.py"}),
-        ({"tracing": "opentelemetry", "kubernetes": True}, set(), {"deploy", "app/core/tracing.py"}),
+        (
+            {"tracing": "opentelemetry", "kubernetes": True},
+            set(),
+            {"deploy", "app/core/tracing.py"},
+        ),
     ],
 )
 def test_paths_to_remove_follow_the_answers(
