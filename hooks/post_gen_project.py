@@ -27,7 +27,7 @@ ITEMS_PATHS = (
     "tests/repositories/test_items.py",
     "tests/security/test_items_idor.py",
 )
-REDIS_PATHS = ("tests/core/test_rate_limit_redis.py",)
+REDIS_PATHS = ("tests/core/test_rate_limit_redis.py", "deploy/kubernetes/base/redis.yaml")
 # Outage, two-instance and concurrency tests need a database server (a proxy, many connections).
 SERVER_DATABASE_PATHS = ("tests/reliability",)
 # The thread-free in-memory counter store; Redis variants keep their counters in Redis.

@@ -88,6 +88,8 @@ def check_database_name_length(answers: Mapping[str, Any]) -> str | None:
 def check_kubernetes_needs_docker(answers: Mapping[str, Any]) -> str | None:
     if answers["kubernetes"] and not answers["docker"]:
         return "kubernetes=yes needs docker=yes: the manifests run the image the Dockerfile builds"
+    if answers["kubernetes"] and answers["database"] == "sqlite":
+        return "kubernetes=yes needs database=postgresql: replicas cannot share one SQLite file"
     return None
 
 

@@ -8,7 +8,6 @@ github-workflows), and by parsing them and asserting the structure the answers c
 import json
 import re
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import pytest
 import yaml
 
 from tests.conftest import Baker
-from tests.helpers import run
+from tests.helpers import run, tool
 
 # Each deployment-relevant combination once; names keep bakes (and databases) apart.
 VARIANTS: dict[str, dict[str, str]] = {
@@ -42,13 +41,6 @@ VARIANTS: dict[str, dict[str, str]] = {
 FULL_SHA = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}$")
 
 pytestmark = pytest.mark.xdist_group("deployment")
-
-
-def tool(name: str) -> str:
-    """A linter installed next to the interpreter running the tests (requirements-dev.txt)."""
-    path = Path(sys.executable).parent / name
-    assert path.exists(), f"{name} missing: run `make install` (requirements-dev.txt pins it)"
-    return str(path)
 
 
 @pytest.fixture(scope="module", params=list(VARIANTS))

@@ -71,6 +71,7 @@ def test_default_answers_pass_every_check() -> None:
         ({"author_name": "A\\B"}, "author_name contains a double quote, backslash"),
         ({"project_slug": "s" * 48}, "too long for database=postgresql"),
         ({"kubernetes": True, "docker": False}, "kubernetes=yes needs docker=yes"),
+        ({"kubernetes": True, "database": "sqlite"}, "kubernetes=yes needs database=postgresql"),
     ],
 )
 def test_bad_answer_gets_one_message_naming_it(changes: dict[str, Any], expected: str) -> None:

@@ -1,7 +1,8 @@
 """Every answer bakes a service that passes its own lint, types and tests, as baked.
 
 Variants change one answer from the defaults at a time, plus the pairs that interact
-(database x rate_limit_storage, example_resource x agent_files, docker x database). The default
+(database x rate_limit_storage, example_resource x agent_files, docker x database,
+kubernetes x rate_limit_storage). The default
 bake itself is covered by test_default_bake.py. Each variant's tests share one xdist group, so
 one worker bakes it once and runs its checks in order.
 """
@@ -39,6 +40,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no_items_agents_none": {"example_resource": False, "agent_files": "none"},
     "sqlite_no_docker": {"database": "sqlite", "docker": False},
     "tracing": {"tracing": "opentelemetry"},
+    "kubernetes": {"kubernetes": True},
+    "kubernetes_redis": {"kubernetes": True, "rate_limit_storage": "redis"},
 }
 # Lower bounds: the suites only grow. Items bring ~30 tests, Redis ~5.
 MIN_TESTS_WITH_ITEMS = 140
