@@ -67,10 +67,13 @@ def expected_files(agent_files: str) -> set[str]:
 
 def bake_variant(request: pytest.FixtureRequest, bake: Baker) -> tuple[str, bool, Path]:
     agent_files, example_resource = request.param
+    # The team bakes also turn tracing and Kubernetes on, so the paths named for those are checked.
+    extras = {"tracing": "opentelemetry", "kubernetes": True} if agent_files == "team" else {}
     project = bake(
         project_name=VARIANTS[request.param],
         agent_files=agent_files,
         example_resource=example_resource,
+        **extras,
     )
     return agent_files, example_resource, project
 
