@@ -27,7 +27,7 @@ ITEMS_PATHS = (
     "tests/repositories/test_items.py",
     "tests/security/test_items_idor.py",
 )
-REDIS_PATHS = ("tests/core/test_rate_limit_redis.py", "deploy/kubernetes/base/redis.yaml")
+REDIS_PATHS = ("tests/core/test_rate_limit_redis.py",)
 # Outage, two-instance and concurrency tests need a database server (a proxy, many connections).
 SERVER_DATABASE_PATHS = ("tests/reliability",)
 # The thread-free in-memory counter store; Redis variants keep their counters in Redis.
@@ -36,6 +36,7 @@ DOCKER_PATHS = ("Dockerfile", ".dockerignore", "docker-compose.yml")
 GITHUB_CI_PATHS = (".github",)
 TRACING_PATHS = ("app/core/tracing.py", "tests/core/test_tracing.py")
 KUBERNETES_PATHS = ("deploy",)
+KUBERNETES_REDIS_PATHS = ("deploy/kubernetes/base/redis.yaml",)
 # The team's extra members; a single backend agent owns everything, so it needs no contract.
 TEAM_ONLY_AGENT_PATHS = (
     ".claude/CONTRACT.md",
@@ -56,6 +57,7 @@ REMOVALS: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
     ("ci", "none", GITHUB_CI_PATHS),
     ("tracing", "none", TRACING_PATHS),
     ("kubernetes", False, KUBERNETES_PATHS),
+    ("rate_limit_storage", "memory", KUBERNETES_REDIS_PATHS),
     ("agent_files", "backend", TEAM_ONLY_AGENT_PATHS),
     ("agent_files", "none", ALL_AGENT_PATHS),
 )
