@@ -23,7 +23,7 @@ KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 
 
 def route_template(scope: Scope) -> str:
-    """The matched route's template (`/api/v1/items/{item_id}`), never the raw path.
+    """The matched route's template (`/api/v1/users/{user_id}`), never the raw path.
 
     FastAPI records the full template of a route reached through included routers in its own
     scope entry; `scope["route"].path` alone lacks the outer prefixes. The FastAPI pin and the
