@@ -1,7 +1,14 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
-from app.core.config import Environment, Settings
+from app.core.config import Environment, Settings, describe_settings_error
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def settings(**values: object) -> Settings:
@@ -68,3 +75,35 @@ def test_a_malformed_rate_limit_fails_at_start_up(limit: str) -> None:
 def test_only_shared_secret_jwt_algorithms_are_accepted(algorithm: str) -> None:
     with pytest.raises(ValidationError, match="jwt_algorithm"):
         settings(jwt_algorithm=algorithm)
+
+
+def test_settings_errors_are_described_by_variable_name_on_one_line() -> None:
+    with pytest.raises(ValidationError) as caught:
+        settings(access_token_expire_minutes=600, rate_limit_auth="lots")
+    assert describe_settings_error(caught.value) == (
+        "ACCESS_TOKEN_EXPIRE_MINUTES: Input should be less than or equal to 60; "
+        "RATE_LIMIT_AUTH: couldn't parse rate limit string 'lots'"
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["-c", "import app.main"], ["-m", "app.cli", "create-db"]],
+    ids=["server-import", "cli"],
+)
+def test_a_refused_production_start_prints_one_line(command: list[str]) -> None:
+    env = {**os.environ, "ENVIRONMENT": "production", "SECRET_KEY": "too-short"}
+    result = subprocess.run(
+        [sys.executable, *command],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "ERROR: invalid settings: SECRET_KEY must be a random value of at least 32 characters "
+        "in production"
+    ]
