@@ -17,17 +17,9 @@ import yaml
 from tests.conftest import Baker
 from tests.helpers import run, shared_venv, tool, venv_tool
 from tests.test_deployment import dockerfile_instructions
+from tests.variants import KUBERNETES, Variant, variants_in
 
 KUBERNETES_VERSION = "1.34.0"
-VARIANTS: dict[str, dict[str, Any]] = {
-    "memory": {"project_name": "Tpl Kube", "kubernetes": True},
-    "redis-tracing": {
-        "project_name": "Tpl Kube Redis Trace",
-        "kubernetes": True,
-        "rate_limit_storage": "redis",
-        "tracing": "opentelemetry",
-    },
-}
 OVERLAY = "deploy/kubernetes/overlays/production"
 # Read by uvicorn and OpenTelemetry, not by Settings.
 EXTERNAL_VARIABLES = re.compile(r"^(FORWARDED_ALLOW_IPS|OTEL_[A-Z_]+)$")
@@ -37,24 +29,24 @@ SECRET_VALUES = {
     "DATABASE_URL": "postgresql+asyncpg://app:pw@db.example.internal:5432/app",
 }
 Objects = list[dict[str, Any]]
-Variant = tuple[dict[str, Any], Path]
+Baked = tuple[dict[str, Any], Path]
 
 pytestmark = pytest.mark.xdist_group("kubernetes")
 
 
-@pytest.fixture(scope="module", params=list(VARIANTS))
-def variant(request: pytest.FixtureRequest, bake: Baker) -> Variant:
-    answers = VARIANTS[request.param]
-    return answers, bake(**answers)
+@pytest.fixture(scope="module", params=variants_in(KUBERNETES), ids=lambda variant: variant.id)
+def variant(request: pytest.FixtureRequest, bake: Baker) -> Baked:
+    chosen: Variant = request.param
+    return chosen.answers, bake(**chosen.bake_answers())
 
 
 @pytest.fixture(scope="module")
-def rendered(variant: Variant) -> Objects:
+def rendered(variant: Baked) -> Objects:
     output = run([tool("kubectl"), "kustomize", OVERLAY], cwd=variant[1]).stdout
     return [doc for doc in yaml.safe_load_all(output) if doc]
 
 
-def with_redis(variant: Variant) -> bool:
+def with_redis(variant: Baked) -> bool:
     return variant[0].get("rate_limit_storage") == "redis"
 
 
@@ -115,7 +107,7 @@ def run_in_bake(project: Path, script: str, env: dict[str, str]) -> Any:
 
 
 def test_every_manifest_validates_against_the_pinned_kubernetes_schemas(
-    variant: Variant, rendered: Objects, tmp_path: Path
+    variant: Baked, rendered: Objects, tmp_path: Path
 ) -> None:
     _, project = variant
     sources = [
@@ -134,7 +126,7 @@ def test_every_manifest_validates_against_the_pinned_kubernetes_schemas(
 
 
 def test_the_overlay_renders_the_objects_the_service_needs(
-    variant: Variant, rendered: Objects
+    variant: Baked, rendered: Objects
 ) -> None:
     _, project = variant
     name = project.name.replace("_", "-")
@@ -182,7 +174,7 @@ def test_service_budget_and_autoscaler_select_the_api_pods_only(rendered: Object
     assert "replicas" not in deployment["spec"], "the autoscaler owns the replica count"
 
 
-def test_probes_point_at_routes_the_app_serves(variant: Variant, rendered: Objects) -> None:
+def test_probes_point_at_routes_the_app_serves(variant: Baked, rendered: Objects) -> None:
     _, project = variant
     container = api_container(rendered)
     probes = {
@@ -210,7 +202,7 @@ def test_probes_point_at_routes_the_app_serves(variant: Variant, rendered: Objec
     assert set(statuses) == {"/health/live", "/health/ready"}
 
 
-def test_container_port_and_user_match_the_dockerfile(variant: Variant, rendered: Objects) -> None:
+def test_container_port_and_user_match_the_dockerfile(variant: Baked, rendered: Objects) -> None:
     _, project = variant
     steps = dockerfile_instructions(project)
     exposed = [int(value) for name, value in steps if name == "EXPOSE"]
@@ -228,7 +220,7 @@ def test_container_port_and_user_match_the_dockerfile(variant: Variant, rendered
 
 
 def test_shutdown_grace_outlasts_the_servers_graceful_timeout(
-    variant: Variant, rendered: Objects
+    variant: Baked, rendered: Objects
 ) -> None:
     command = json.loads(dict(dockerfile_instructions(variant[1]))["CMD"])
     graceful = int(command[command.index("--timeout-graceful-shutdown") + 1])
@@ -276,7 +268,7 @@ print(json.dumps({"fields": fields, "environment": settings.environment.value}))
 
 @pytest.mark.parametrize(("kind", "of"), [("Deployment", "api"), ("Job", "migration")])
 def test_every_setting_the_app_requires_is_provided(
-    variant: Variant, rendered: Objects, kind: str, of: str
+    variant: Baked, rendered: Objects, kind: str, of: str
 ) -> None:
     """Production start-up succeeds with exactly what the pod gets, every setting whose default
     points at this machine is set, and nothing is set that no one reads."""
@@ -321,7 +313,7 @@ print(json.dumps(asyncio.run(main())))
 
 
 def test_metrics_are_closed_to_clients_coming_through_the_ingress(
-    variant: Variant, rendered: Objects
+    variant: Baked, rendered: Objects
 ) -> None:
     env = provided_environment(rendered, "Deployment", "api")
     assert run_in_bake(variant[1], METRICS_SCRIPT, env) == {
@@ -333,7 +325,7 @@ def test_metrics_are_closed_to_clients_coming_through_the_ingress(
     assert set(disabled.values()) == {404}
 
 
-def test_rate_limit_storage_follows_the_answer(variant: Variant, rendered: Objects) -> None:
+def test_rate_limit_storage_follows_the_answer(variant: Baked, rendered: Objects) -> None:
     _, project = variant
     config = find(rendered, "ConfigMap")["data"]
     if with_redis(variant):
@@ -347,7 +339,7 @@ def test_rate_limit_storage_follows_the_answer(variant: Variant, rendered: Objec
         assert "N times each limit" in note
 
 
-def test_agents_md_names_the_deploy_files(variant: Variant) -> None:
+def test_agents_md_names_the_deploy_files(variant: Baked) -> None:
     _, project = variant
     agents = (project / "AGENTS.md").read_text()
     named = set(re.findall(r"`(deploy/kubernetes/[^`]*)`", agents))

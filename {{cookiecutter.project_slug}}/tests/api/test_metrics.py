@@ -10,9 +10,9 @@ from httpx import ASGITransport, AsyncClient
 from prometheus_client import REGISTRY
 from pydantic import ValidationError
 
-from app.core.config import Settings
 from app.models.users import User
 from tests.conftest import assert_error
+from tests.settings import HermeticSettings
 
 ME = "/api/v1/users/me"
 LOGIN = "/api/v1/auth/login"
@@ -162,8 +162,8 @@ async def test_scrapes_skip_the_access_log_and_the_rate_limits(
 
 def test_a_malformed_network_fails_at_start_up() -> None:
     with pytest.raises(ValidationError, match="metrics_allow_from"):
-        Settings(metrics_allow_from="10.0.0.0/33")  # type: ignore[arg-type]
-    assert Settings(metrics_allow_from="10.0.0.5, ::1").metrics_allow_from == [  # type: ignore[arg-type]
+        HermeticSettings(metrics_allow_from="10.0.0.0/33")  # type: ignore[arg-type]
+    assert HermeticSettings(metrics_allow_from="10.0.0.5, ::1").metrics_allow_from == [  # type: ignore[arg-type]
         "10.0.0.5/32",
         "::1/128",
     ]

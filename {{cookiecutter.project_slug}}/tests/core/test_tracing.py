@@ -18,6 +18,7 @@ from app.core.config import Settings
 from app.core.security import create_token
 from app.core.tracing import tracer_provider
 from app.main import create_app
+from tests.settings import changed_settings
 
 ME = "/api/v1/users/me"
 LOGIN = "/api/v1/auth/login"
@@ -45,7 +46,7 @@ def exporter() -> InMemorySpanExporter:
 async def traced_app(engine: AsyncEngine, settings: Settings) -> AsyncIterator[FastAPI]:
     """The app with its own engine on the test database (migrated by `engine`), so its SQL is
     traced as in production; the requests below only read."""
-    app = create_app(settings.model_copy(update={"access_log": True}))
+    app = create_app(changed_settings(settings, access_log=True))
     async with app.router.lifespan_context(app):
         yield app
 

@@ -1,15 +1,12 @@
-from typing import Annotated
+from fastapi import APIRouter, Depends, status
 
-from fastapi import APIRouter, Depends, Form, status
-
-from app.api.deps import AuthServiceDep, CurrentUser
-from app.core.rate_limit import auth_rate_limit, login_account_rate_limit
-from app.schemas.auth import LoginForm, RefreshRequest, TokenPair
-from app.schemas.common import error_responses
+from app.api.deps import AuthServiceDep, CurrentUser, LoginFormDep
+from app.api.responses import error_responses
+from app.core.rate_limit import auth_rate_limit
+from app.schemas.auth import RefreshRequest, TokenPair
 from app.schemas.users import UserCreate, UserRead
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-LoginFormDep = Annotated[LoginForm, Form()]
 
 
 @router.post(
@@ -26,8 +23,8 @@ async def register(data: UserCreate, auth: AuthServiceDep) -> UserRead:
 
 @router.post(
     "/login",
-    # Per address first, then per target account: both must have room left.
-    dependencies=[Depends(auth_rate_limit), Depends(login_account_rate_limit)],
+    # Per address first, then per target account (LoginFormDep): both must have room left.
+    dependencies=[Depends(auth_rate_limit)],
     responses=error_responses(401, 422, 429),
 )
 async def login(form: LoginFormDep, auth: AuthServiceDep) -> TokenPair:
