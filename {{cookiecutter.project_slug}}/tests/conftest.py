@@ -27,7 +27,7 @@ from alembic import command
 from app.cli import create_db
 from app.core.config import Settings
 from app.core.security import create_token, hash_password
-from app.db.session import Database, create_engine
+from app.db.session import Database, create_engine, read_only
 from app.main import create_app
 from app.models.users import Role, User
 from tests.settings import changed_settings, {% if cookiecutter.database == "postgresql" %}database_url_for_tests, {% endif %}make_test_settings
@@ -138,7 +138,9 @@ def app_factory(
         # Each app counts on its own, even when the counters live in a shared storage.
         overrides.setdefault("rate_limit_key_prefix", f"test-{uuid.uuid4().hex}")
         app = create_app(changed_settings(settings, **overrides))
-        app.state.db = Database(engine=app.state.db.engine, sessions=sessions)
+        # Reads share the test transaction too, still refusing writes (not autocommitting).
+        engine = app.state.db.engine
+        app.state.db = Database(engine=engine, sessions=sessions, read_sessions=read_only(sessions))
         return app
 
     return build

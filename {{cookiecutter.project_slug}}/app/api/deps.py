@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.core.exceptions import ForbiddenError, UnauthorizedError
 from app.core.rate_limit import count_login_attempt
-from app.db.session import Database
+from app.db.session import SAFE_METHODS, Database
 from app.models.users import Role, User
 from app.schemas.auth import LoginForm
 from app.services.auth import AuthService
@@ -35,8 +35,12 @@ SettingsDep = Annotated[Settings, Depends(app_settings)]
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     database: Database = request.app.state.db
-    async with database.transaction() as session:
-        yield session
+    if request.method in SAFE_METHODS:  # read-only: nothing to commit, any write raises
+        async with database.reads() as session:
+            yield session
+    else:
+        async with database.transaction() as session:
+            yield session
 
 
 # scope="function": commit before the response is sent, so a failed commit is never a 2xx.
@@ -51,8 +55,11 @@ AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 
 
 async def get_current_user(
-    token: Annotated[str | None, Depends(oauth2_scheme)], auth: AuthServiceDep
+    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)], session: SessionDep
 ) -> User:
+    # Settings straight from the app, not SettingsDep/AuthServiceDep: every dependency level
+    # costs FastAPI work on every authenticated request.
+    auth = AuthService(session, request.app.state.settings)
     return await auth.user_for_access_token(token)
 
 
