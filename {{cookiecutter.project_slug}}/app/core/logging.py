@@ -108,7 +108,7 @@ def configure_logging(settings: Settings) -> None:
     logging.logMultiprocessing = False
 {%- if cookiecutter.tracing == "opentelemetry" %}
     text_format = (
-        "%(asctime)s %(levelname)-7s [%(request_id)s trace=%(otelTraceID)s] %(name)s: %(message)s"
+        "%(asctime)s %(levelname)-7s [%(request_id)s] trace=%(otelTraceID)s %(name)s: %(message)s"
     )
 {%- else %}
     text_format = "%(asctime)s %(levelname)-7s [%(request_id)s] %(name)s: %(message)s"
