@@ -38,6 +38,9 @@ SERVER_DATABASE_PATHS = ("tests/reliability",)
 MEMORY_STORAGE_PATHS = ("app/core/rate_limit_storage.py", "tests/core/test_rate_limit_storage.py")
 DOCKER_PATHS = ("Dockerfile", ".dockerignore", "docker-compose.yml")
 GITHUB_CI_PATHS = (".github",)
+TRACING_PATHS = ("app/core/tracing.py", "tests/core/test_tracing.py")
+KUBERNETES_PATHS = ("deploy",)
+KUBERNETES_REDIS_PATHS = ("deploy/kubernetes/base/redis.yaml",)
 # The team's extra members; a single backend agent owns everything, so it needs no contract.
 TEAM_ONLY_AGENT_PATHS = (
     ".claude/CONTRACT.md",
@@ -58,6 +61,9 @@ REMOVALS: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
     ("database", "sqlite", SERVER_DATABASE_PATHS),
     ("docker", False, DOCKER_PATHS),
     ("ci", "none", GITHUB_CI_PATHS),
+    ("tracing", "none", TRACING_PATHS),
+    ("kubernetes", False, KUBERNETES_PATHS),
+    ("rate_limit_storage", "memory", KUBERNETES_REDIS_PATHS),
     ("agent_files", "backend", TEAM_ONLY_AGENT_PATHS),
     ("agent_files", "none", ALL_AGENT_PATHS),
 )

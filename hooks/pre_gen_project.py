@@ -115,12 +115,21 @@ def check_database_name_length(answers: Mapping[str, Any]) -> str | None:
     return None
 
 
+def check_kubernetes_combination(answers: Mapping[str, Any]) -> str | None:
+    if answers["kubernetes"] and not answers["docker"]:
+        return "kubernetes=yes needs docker=yes: the manifests run the image the Dockerfile builds"
+    if answers["kubernetes"] and answers["database"] == "sqlite":
+        return "kubernetes=yes needs database=postgresql: replicas cannot share one SQLite file"
+    return None
+
+
 CHECKS: tuple[Check, ...] = (
     check_project_name,
     check_slug,
     check_email,
     check_quotable_text,
     check_database_name_length,
+    check_kubernetes_combination,
 )
 
 

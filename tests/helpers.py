@@ -148,6 +148,13 @@ def shared_venv(project: Path) -> Path:
     return venv
 
 
+def tool(name: str) -> str:
+    """A tool installed next to the interpreter running the tests (requirements-dev.txt)."""
+    path = Path(sys.executable).parent / name
+    assert path.exists(), f"{name} missing: run `make install` (requirements-dev.txt pins it)"
+    return str(path)
+
+
 def venv_tool(venv: Path, tool: str) -> str:
     return str(venv / "bin" / tool)
 

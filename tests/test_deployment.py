@@ -8,7 +8,6 @@ github-workflows), and by parsing them and asserting the structure the answers c
 import json
 import re
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,19 +15,12 @@ import pytest
 import yaml
 
 from tests.conftest import Baker
-from tests.helpers import run
+from tests.helpers import run, tool
 from tests.variants import DEPLOYMENT, variants_in
 
 FULL_SHA = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}$")
 
 pytestmark = pytest.mark.xdist_group("deployment")
-
-
-def tool(name: str) -> str:
-    """A linter installed next to the interpreter running the tests (requirements-dev.txt)."""
-    path = Path(sys.executable).parent / name
-    assert path.exists(), f"{name} missing: run `make install` (requirements-dev.txt pins it)"
-    return str(path)
 
 
 @pytest.fixture(scope="module", params=variants_in(DEPLOYMENT), ids=lambda variant: variant.id)

@@ -72,6 +72,8 @@ def test_default_answers_pass_every_check() -> None:
         ({"description": 'The "best" API'}, "description contains a double quote"),
         ({"author_name": "A\\B"}, "author_name contains a double quote, backslash"),
         ({"project_slug": "s" * 48}, "too long for database=postgresql"),
+        ({"kubernetes": True, "docker": False}, "kubernetes=yes needs docker=yes"),
+        ({"kubernetes": True, "database": "sqlite"}, "kubernetes=yes needs database=postgresql"),
     ],
 )
 def test_bad_answer_gets_one_message_naming_it(changes: dict[str, Any], expected: str) -> None:
@@ -156,6 +158,12 @@ def test_removal_table_names_only_real_answers_and_values() -> None:
         ({"agent_files": "none"}, {".claude", "AGENTS.md", "CLAUDE.md"}, {"app/main.py"}),
         ({"example_resource": False}, set(post.ITEMS_PATHS), {".claude/CONTRACT.md"}),
         ({"ci": "none", "docker": False}, {".github", "Dockerfile"}, {".claude"}),
+        ({}, {"deploy", "app/core/tracing.py"}, {"app/core/metrics.py"}),
+        (
+            {"tracing": "opentelemetry", "kubernetes": True},
+            set(),
+            {"deploy", "app/core/tracing.py"},
+        ),
     ],
 )
 def test_paths_to_remove_follow_the_answers(

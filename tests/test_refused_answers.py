@@ -43,6 +43,10 @@ def assert_nothing_left(tmp_path: Path) -> None:
             {"project_name": "Agt Bad", "project_slug": "agt_" + "x" * 44},
             "ERROR: project_slug is too long for database=postgresql",
         ),
+        (
+            {"project_name": "Agt Bad", "kubernetes": "yes", "docker": "no"},
+            "ERROR: kubernetes=yes needs docker=yes",
+        ),
     ],
     ids=[
         "slug-not-identifier",
@@ -51,6 +55,7 @@ def assert_nothing_left(tmp_path: Path) -> None:
         "bad-email",
         "quote",
         "long-slug",
+        "kubernetes-without-docker",
     ],
 )
 def test_bad_answer_is_refused_and_leaves_nothing(

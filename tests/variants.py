@@ -11,6 +11,7 @@ DEFAULT_SUITE = "default"  # tests/test_default_bake.py and every test that need
 MATRIX = "matrix"  # tests/test_matrix.py: lint, types and the baked suite of each answer
 AGENTS = "agents"  # tests/test_agent_files.py: the .claude/ files of each agent_files answer
 DEPLOYMENT = "deployment"  # tests/test_deployment.py: Dockerfile, compose and CI of each stack
+KUBERNETES = "kubernetes"  # tests/test_kubernetes.py: the manifests of each kubernetes=yes bake
 
 
 class Variant(NamedTuple):
@@ -49,6 +50,16 @@ VARIANTS = (
     row("no_items_agents_backend", "matrix agents", example_resource=False, agent_files="backend"),
     row("no_items_agents_none", "matrix agents", example_resource=False, agent_files="none"),
     row("sqlite_no_docker", "matrix", database="sqlite", docker=False),
+    row("tracing", "matrix", tracing="opentelemetry"),
+    row("kubernetes", "matrix kubernetes", kubernetes=True),
+    # Also an agents row: the truth tests then cover the paths named for traces and manifests.
+    row(
+        "kubernetes_redis_tracing",
+        "matrix agents kubernetes",
+        kubernetes=True,
+        rate_limit_storage="redis",
+        tracing="opentelemetry",
+    ),
     # Deployment rows spell out every answer the deployment files depend on.
     row(
         "deploy_pg",

@@ -11,12 +11,17 @@ from app.api.v1.router import api_router
 from app.core.config import Settings, get_settings, settings_or_exit
 from app.core.error_handlers import register_exception_handlers
 from app.core.logging import configure_logging
+from app.core.metrics import POOLS
+from app.core.metrics_middleware import MetricsMiddleware
 from app.core.middleware import (
     BodySizeLimitMiddleware,
     EnvelopeCORSMiddleware,
     RequestContextMiddleware,
 )
 from app.core.rate_limit import build_limiter
+{%- if cookiecutter.tracing == "opentelemetry" %}
+from app.core.tracing import start_tracing, trace_database
+{%- endif %}
 from app.db.session import create_database
 
 
@@ -28,6 +33,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+{%- if cookiecutter.tracing == "opentelemetry" %}
+    telemetry = start_tracing()  # before logging: every log record carries its trace id
+{%- endif %}
     configure_logging(settings)
     docs = settings.docs_enabled
     app = FastAPI(
@@ -43,9 +51,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
         swagger_ui_parameters={"persistAuthorization": True},
+{%- if cookiecutter.tracing == "opentelemetry" %}
+        telemetry=telemetry,
+{%- endif %}
     )
     app.state.settings = settings
     app.state.db = create_database(settings)
+{%- if cookiecutter.tracing == "opentelemetry" %}
+    trace_database(app.state.db.engine)
+{%- endif %}
+    if settings.metrics_enabled:
+        POOLS.track(app.state.db.engine)
     app.state.limiter = build_limiter(settings)
 
     register_exception_handlers(app)
@@ -79,6 +95,9 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
         hsts=settings.is_production,
         vary_origin=bool(settings.cors_origins),
     )
+    if settings.metrics_enabled:
+        # Outermost: a scrape skips the access log, and every request is timed in full.
+        app.add_middleware(MetricsMiddleware, allow_from=settings.metrics_allow_from)
 
 
 app = create_app(settings_or_exit())

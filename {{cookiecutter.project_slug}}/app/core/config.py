@@ -3,6 +3,7 @@
 import os
 from enum import StrEnum
 from functools import lru_cache
+from ipaddress import ip_network
 from pathlib import PurePosixPath
 from typing import Annotated, Literal, Self
 
@@ -14,6 +15,15 @@ from sqlalchemy.engine import make_url
 # Secrets that ship in examples; production refuses every one of them.
 KNOWN_WEAK_SECRETS = frozenset({"change-me", "changeme", "secret", "dev-secret-change-me"})
 MIN_SECRET_LENGTH = 32
+# Loopback and the private ranges: where Prometheus scrapes pods and containers from.
+PRIVATE_NETWORKS = [
+    "127.0.0.0/8",
+    "::1/128",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "fc00::/7",
+]
 
 
 class Environment(StrEnum):
@@ -94,15 +104,25 @@ class Settings(BaseSettings):
     log_json: bool | None = None
     access_log: bool = True
 
+    # /metrics answers only clients in these networks; everyone else gets the ordinary 404.
+    metrics_enabled: bool = True
+    metrics_allow_from: Annotated[list[str], NoDecode] = PRIVATE_NETWORKS
+
     first_superuser_email: str = "admin@example.com"
     first_superuser_password: str = ""
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "metrics_allow_from", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("metrics_allow_from")
+    @classmethod
+    def _parse_networks(cls, value: list[str]) -> list[str]:
+        """A typo fails at start-up; a host address (10.0.0.5) counts as its own /32."""
+        return [str(ip_network(network, strict=False)) for network in value]
 
     @field_validator("rate_limit_default", "rate_limit_auth", "rate_limit_login_account")
     @classmethod

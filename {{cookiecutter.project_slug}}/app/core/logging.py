@@ -106,7 +106,13 @@ def configure_logging(settings: Settings) -> None:
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
+{%- if cookiecutter.tracing == "opentelemetry" %}
+    text_format = (
+        "%(asctime)s %(levelname)-7s [%(request_id)s] trace=%(otelTraceID)s %(name)s: %(message)s"
+    )
+{%- else %}
     text_format = "%(asctime)s %(levelname)-7s [%(request_id)s] %(name)s: %(message)s"
+{%- endif %}
     formatter: dict[str, Any] = (
         {
             "()": "pythonjsonlogger.json.JsonFormatter",

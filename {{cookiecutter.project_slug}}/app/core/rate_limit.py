@@ -25,6 +25,7 @@ from slowapi.util import get_remote_address
 
 from app.core.config import Settings
 from app.core.exceptions import RateLimitedError
+from app.core.metrics import RATE_LIMIT_REJECTIONS
 {%- if cookiecutter.rate_limit_storage == "memory" %}
 from app.core.rate_limit_storage import thread_free_storage_uri
 {%- endif %}
@@ -92,6 +93,7 @@ def _count(
         logger.warning("Rate-limit storage failed, request let through: %r", exc.storage_error)
         return
     if retry_after:
+        RATE_LIMIT_REJECTIONS.labels(setting.removeprefix("rate_limit_")).inc()
         raise RateLimitedError(headers={**tightest, "Retry-After": str(retry_after)})
     response.headers.update(tightest)
 

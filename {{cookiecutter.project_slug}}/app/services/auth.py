@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import utcnow
 from app.core.config import Settings
 from app.core.exceptions import ConflictError, UnauthorizedError
+from app.core.metrics import LOGIN_FAILURES
 from app.core.security import (
     InvalidTokenError,
     create_token,
@@ -59,6 +60,7 @@ class AuthService:
             password, user.hashed_password if user else None, self.settings
         )
         if user is None or not valid or not user.is_active:
+            LOGIN_FAILURES.inc()
             raise UnauthorizedError(BAD_CREDENTIALS)
         return await self._issue_pair(user, family_id=uuid.uuid4())
 

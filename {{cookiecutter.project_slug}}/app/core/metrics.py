@@ -1,0 +1,67 @@
+"""Prometheus metrics: what the service counts, and the pool gauges read at scrape time.
+
+The metrics live in this process (prometheus-client's default registry, which also carries the
+process CPU and memory metrics). Run one server process per container, as the Dockerfile does:
+several workers in one container would each answer a scrape with their own counters only
+(prometheus-client's multiprocess mode is the way out if you ever need that).
+"""
+
+import weakref
+from collections.abc import Iterable
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import QueuePool
+
+# The label of a request no route matched (404s, slash redirects): never the raw path.
+UNMATCHED_ROUTE = "unmatched"
+
+REQUESTS = Counter(
+    "http_requests",
+    "HTTP requests answered, by method, route template and status code.",
+    ["method", "route", "status"],
+)
+REQUEST_DURATION = Histogram(
+    "http_request_duration_seconds",
+    "Time from receiving a request to the end of its response, by method and route template.",
+    ["method", "route"],
+)
+IN_PROGRESS = Gauge("http_requests_in_progress", "Requests being answered right now.")
+RATE_LIMIT_REJECTIONS = Counter(
+    "rate_limit_rejections",
+    "Requests refused with 429, by the limit that refused them.",
+    ["limit"],
+)
+LOGIN_FAILURES = Counter(
+    "login_failures", "Refused logins: unknown email, wrong password or inactive account."
+)
+
+
+class PoolCollector(Collector):
+    """Reads the connection pools when Prometheus scrapes, so requests pay nothing for it."""
+
+    def __init__(self) -> None:
+        self._engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+    def track(self, engine: AsyncEngine) -> None:
+        self._engines.add(engine.sync_engine)
+
+    def collect(self) -> Iterable[Metric]:
+        # engine.pool, not a pool kept from earlier: dispose() replaces an engine's pool.
+        pools = [e.pool for e in list(self._engines) if isinstance(e.pool, QueuePool)]
+        checked_out = GaugeMetricFamily(
+            "db_pool_checked_out_connections", "Database connections in use by requests."
+        )
+        checked_out.add_metric([], sum(pool.checkedout() for pool in pools))
+        size = GaugeMetricFamily(
+            "db_pool_size", "Connections the pool keeps open (overflow connections excluded)."
+        )
+        size.add_metric([], sum(pool.size() for pool in pools))
+        return [checked_out, size]
+
+
+POOLS = PoolCollector()
+REGISTRY.register(POOLS)
