@@ -9,6 +9,7 @@ from app.api import health
 from app.api.docs import add_docs_routes
 from app.api.v1.router import api_router
 from app.core.config import Settings, get_settings
+from app.core.email import build_email_sender
 from app.core.exceptions import register_exception_handlers
 from app.core.logging import configure_logging
 from app.core.middleware import (
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = create_database(settings)
     app.state.limiter = build_limiter(settings)
+    app.state.email = build_email_sender(settings)
 
     register_exception_handlers(app)
     # Health first: the cheapest routes are matched before the API routers are walked.

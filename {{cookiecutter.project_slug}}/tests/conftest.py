@@ -6,7 +6,7 @@ test's connection, so every request commits into a savepoint that the test then 
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -27,6 +27,7 @@ from app.core.security import create_token, hash_password
 from app.db.session import Database, create_engine
 from app.main import create_app
 from app.models.users import Role, User
+from tests.mail import Mailbox, MailServer
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
@@ -47,6 +48,12 @@ def make_test_settings(**overrides: object) -> Settings:
         "bcrypt_rounds": 4,
         "access_log": False,
         "cors_origins": ["https://app.example.com"],
+        # Port 9 refuses at once; the `settings` fixture points it at the test SMTP server.
+        "email_backend": "smtp",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": 9,
+        "smtp_tls": "none",
+        "frontend_url": "https://app.example.com",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -81,8 +88,22 @@ async def reset_database(database_url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def settings() -> Settings:
-    return make_test_settings()
+def mail_server() -> Iterator[MailServer]:
+    with MailServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def settings(mail_server: MailServer) -> Settings:
+    return make_test_settings(smtp_port=mail_server.port)
+
+
+@pytest.fixture
+def mailbox(mail_server: MailServer) -> Iterator[Mailbox]:
+    """What the test SMTP server receives during this test."""
+    mail_server.mailbox.clear()
+    yield mail_server.mailbox
+    mail_server.mailbox.clear()
 
 
 @pytest.fixture(scope="session")
@@ -155,6 +176,7 @@ async def make_user(
     email: str,
     role: Role = Role.USER,
     is_active: bool = True,
+    is_verified: bool = True,
 ) -> User:
     user = User(
         email=email,
@@ -162,6 +184,7 @@ async def make_user(
         full_name=email.split("@")[0].title(),
         role=role,
         is_active=is_active,
+        is_verified=is_verified,
     )
     session.add(user)
     await session.commit()

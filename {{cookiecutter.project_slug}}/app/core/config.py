@@ -7,7 +7,7 @@ from pathlib import PurePosixPath
 from typing import Annotated, Literal, Self
 
 from limits import parse_many
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -86,6 +86,25 @@ class Settings(BaseSettings):
     log_json: bool | None = None
     access_log: bool = True
 
+    # Account emails: `console` logs them (development only, refused in production).
+    email_backend: Literal["smtp", "console"] = "console"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    # none: plain text (local relays only); starttls: upgrade on 587; tls: TLS from the start (465).
+    smtp_tls: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    email_from: str = "{{ cookiecutter.project_name }} <no-reply@example.com>"
+    # Base of the links in emails: {FRONTEND_URL}/reset-password?token=... and /verify-email?token=...
+    frontend_url: str = "http://localhost:3000"
+    password_reset_expire_minutes: int = Field(default=30, ge=5, le=24 * 60)
+    email_verification_expire_hours: int = Field(default=48, ge=1, le=14 * 24)
+    # read_only: an unverified account signs in but may only read; full: no difference.
+    unverified_user_access: Literal["read_only", "full"] = "read_only"
+    # Reset and verification emails per target address, whatever client asks (on top of RATE_LIMIT_AUTH).
+    rate_limit_email_account: str = "3/hour;10/day"
+
     first_superuser_email: str = "admin@example.com"
     first_superuser_password: str = ""
 
@@ -96,7 +115,12 @@ class Settings(BaseSettings):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
-    @field_validator("rate_limit_default", "rate_limit_auth", "rate_limit_login_account")
+    @field_validator(
+        "rate_limit_default",
+        "rate_limit_auth",
+        "rate_limit_login_account",
+        "rate_limit_email_account",
+    )
     @classmethod
     def _parse_limits(cls, value: str) -> str:
         """A typo in a limit fails at start-up, not as a 500 on the first request."""
@@ -116,6 +140,8 @@ class Settings(BaseSettings):
             raise ValueError("DEBUG must be off in production")
         if "*" in self.cors_origins:
             raise ValueError("CORS_ORIGINS must list origins explicitly in production, not '*'")
+        if self.email_backend == "console":
+            raise ValueError("EMAIL_BACKEND=console only logs emails; use smtp in production")
         return self
 
     @property
