@@ -70,6 +70,7 @@ def test_default_answers_pass_every_check() -> None:
         ({"description": 'The "best" API'}, "description contains a double quote"),
         ({"author_name": "A\\B"}, "author_name contains a double quote, backslash"),
         ({"project_slug": "s" * 48}, "too long for database=postgresql"),
+        ({"background_jobs": "taskiq"}, "also answer rate_limit_storage=redis"),
     ],
 )
 def test_bad_answer_gets_one_message_naming_it(changes: dict[str, Any], expected: str) -> None:
@@ -119,6 +120,12 @@ def test_removal_table_names_only_real_answers_and_values() -> None:
         ({"agent_files": "none"}, {".claude", "AGENTS.md", "CLAUDE.md"}, {"app/main.py"}),
         ({"example_resource": False}, set(post.ITEMS_PATHS), {".claude/CONTRACT.md"}),
         ({"ci": "none", "docker": False}, {".github", "Dockerfile"}, {".claude"}),
+        ({}, set(post.TASKIQ_PATHS), {"app/jobs/in_process.py", "app/jobs/emails.py"}),
+        (
+            {"background_jobs": "taskiq", "rate_limit_storage": "redis"},
+            set(post.IN_PROCESS_JOB_PATHS),
+            {"app/jobs/queue.py", "app/jobs/emails.py"},
+        ),
     ],
 )
 def test_paths_to_remove_follow_the_answers(

@@ -42,6 +42,10 @@ def assert_nothing_left(tmp_path: Path) -> None:
             {"project_name": "Agt Bad", "project_slug": "agt_" + "x" * 44},
             "ERROR: project_slug is too long for database=postgresql",
         ),
+        (
+            {"project_name": "Agt Bad", "background_jobs": "taskiq"},
+            "ERROR: background_jobs=taskiq queues jobs in Redis: also answer rate_limit_storage=redis",
+        ),
     ],
     ids=[
         "slug-not-identifier",
@@ -50,6 +54,7 @@ def assert_nothing_left(tmp_path: Path) -> None:
         "bad-email",
         "quote",
         "long-slug",
+        "taskiq-without-redis",
     ],
 )
 def test_bad_answer_is_refused_and_leaves_nothing(

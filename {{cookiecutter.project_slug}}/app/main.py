@@ -19,11 +19,18 @@ from app.core.middleware import (
 )
 from app.core.rate_limit import build_limiter
 from app.db.session import create_database
+{%- if cookiecutter.background_jobs == "taskiq" %}
+from app.jobs.broker import broker
+{%- endif %}
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
+{%- if cookiecutter.background_jobs == "taskiq" %}
+    if not broker.is_worker_process:  # the worker's broker is closed by taskiq itself
+        await broker.shutdown()
+{%- endif %}
     await app.state.db.engine.dispose()
 
 

@@ -21,12 +21,18 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from alembic import command
+{%- if cookiecutter.background_jobs == "taskiq" %}
+from app.api.deps import get_email_jobs
+{%- endif %}
 from app.cli import create_db
 from app.core.config import Environment, Settings, get_settings
 from app.core.security import create_token, hash_password
 from app.db.session import Database, create_engine
 from app.main import create_app
 from app.models.users import Role, User
+{%- if cookiecutter.background_jobs == "taskiq" %}
+from tests.jobs.inline import InlineEmailJobs
+{%- endif %}
 from tests.mail import Mailbox, MailServer
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +60,10 @@ def make_test_settings(**overrides: object) -> Settings:
         "smtp_port": 9,
         "smtp_tls": "none",
         "frontend_url": "https://app.example.com",
+{%- if cookiecutter.background_jobs == "taskiq" %}
+        # Never the project's own queue: a running `make worker` must not see test jobs.
+        "jobs_queue_name": f"{{ cookiecutter.project_slug }}-test-{uuid.uuid4().hex}",
+{%- endif %}
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -150,6 +160,10 @@ def app_factory(
         overrides.setdefault("rate_limit_key_prefix", f"test-{uuid.uuid4().hex}")
         app = create_app(Settings(**{**settings.model_dump(), **overrides}))
         app.state.db = Database(engine=app.state.db.engine, sessions=sessions)
+{%- if cookiecutter.background_jobs == "taskiq" %}
+        # A worker process cannot see this test's transaction: jobs run inline (tests/jobs/inline.py).
+        app.dependency_overrides[get_email_jobs] = InlineEmailJobs
+{%- endif %}
         return app
 
     return build

@@ -1,5 +1,6 @@
 """A real SMTP server for the tests (aiosmtpd on 127.0.0.1), keeping what it receives."""
 
+import asyncio
 import re
 import socket
 import threading
@@ -22,13 +23,16 @@ def free_port() -> int:
 
 @dataclass
 class Mailbox:
-    """Messages received so far; `refuse_next` makes the server turn down that many messages."""
+    """Messages received so far. `refuse_next` turns down that many messages; `delay_seconds`
+    makes each delivery take that long (a slow mail server)."""
 
     messages: list[EmailMessage] = field(default_factory=list)
     refuse_next: int = 0
+    delay_seconds: float = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        await asyncio.sleep(self.delay_seconds)
         with self.lock:
             if self.refuse_next > 0:
                 self.refuse_next -= 1
@@ -43,6 +47,7 @@ class Mailbox:
         with self.lock:
             self.messages.clear()
             self.refuse_next = 0
+            self.delay_seconds = 0
 
     def sent_to(self, address: str) -> list[EmailMessage]:
         with self.lock:

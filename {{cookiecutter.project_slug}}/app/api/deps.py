@@ -13,7 +13,11 @@ from app.core.exceptions import ForbiddenError, UnauthorizedError
 from app.core.rate_limit import count_account_email
 from app.core.security import InvalidTokenError, decode_token
 from app.db.session import Database
+{%- if cookiecutter.background_jobs == "taskiq" %}
+from app.jobs.queue import EmailJobs
+{%- else %}
 from app.jobs.in_process import EmailJobs
+{%- endif %}
 from app.models.users import Role, User
 from app.repositories.users import UserRepository
 from app.schemas.auth import AccountEmailRequest
@@ -139,8 +143,7 @@ EmailVerificationServiceDep = Annotated[
 
 
 async def get_email_jobs(request: Request, background: BackgroundTasks) -> EmailJobs:
-    state = request.app.state
-    return EmailJobs(background, database=state.db, settings=state.settings, sender=state.email)
+    return EmailJobs.for_request(request, background)
 
 
 async def account_email_request(

@@ -79,6 +79,16 @@ class Settings(BaseSettings):
 {%- else %}
     rate_limit_storage_url: str = "memory://"
 {%- endif %}
+{%- if cookiecutter.background_jobs == "taskiq" %}
+    # Jobs (emails) go through a Redis stream at REDIS_URL to `make worker`; see README "Background jobs".
+    jobs_queue_name: str = "{{ cookiecutter.project_slug }}:jobs"
+    jobs_max_retries: int = Field(default=5, ge=0, le=50)
+    # Retry n waits n times this long, at most JOBS_RETRY_MAX_DELAY_SECONDS.
+    jobs_retry_delay_seconds: float = Field(default=5.0, ge=0)
+    jobs_retry_max_delay_seconds: float = Field(default=300.0, ge=0)
+    # A job unacknowledged this long (its worker died) is taken over by another worker.
+    jobs_redeliver_after_seconds: float = Field(default=300.0, gt=0)
+{%- endif %}
     # Start of every counter key: services sharing one storage must use different prefixes.
     rate_limit_key_prefix: str = "{{ cookiecutter.project_slug }}"
 

@@ -9,7 +9,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 
-from fastapi import BackgroundTasks
+from fastapi import BackgroundTasks, Request
 
 from app.core.config import Settings
 from app.core.email import EmailSender
@@ -33,6 +33,11 @@ class EmailJobs:
         self.database = database
         self.settings = settings
         self.sender = sender
+
+    @classmethod
+    def for_request(cls, request: Request, background: BackgroundTasks) -> "EmailJobs":
+        state = request.app.state
+        return cls(background, database=state.db, settings=state.settings, sender=state.email)
 
     def password_reset(self, email: str) -> None:
         self.background.add_task(self._run, send_password_reset_email, email)
