@@ -1,7 +1,8 @@
 """Every answer bakes a service that passes its own lint, types and tests, as baked.
 
 Variants change one answer from the defaults at a time, plus the pairs that interact
-(database x rate_limit_storage, example_resource x agent_files, docker x database). The default
+(database x rate_limit_storage, example_resource x agent_files, docker x database,
+background_jobs x database; background_jobs=taskiq always comes with rate_limit_storage=redis). The default
 bake itself is covered by test_default_bake.py. Each variant's tests share one xdist group, so
 one worker bakes it once and runs its checks in order.
 """
@@ -38,6 +39,14 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no_items_agents_backend": {"example_resource": False, "agent_files": "backend"},
     "no_items_agents_none": {"example_resource": False, "agent_files": "none"},
     "sqlite_no_docker": {"database": "sqlite", "docker": False},
+    # taskiq needs Redis (the pre-gen hook refuses it without); the pair with SQLite shares a
+    # database file between the API and a worker process.
+    "taskiq": {"rate_limit_storage": "redis", "background_jobs": "taskiq"},
+    "sqlite_taskiq": {
+        "database": "sqlite",
+        "rate_limit_storage": "redis",
+        "background_jobs": "taskiq",
+    },
 }
 # Lower bounds: the suites only grow. Items bring ~30 tests, Redis ~5.
 MIN_TESTS_WITH_ITEMS = 140

@@ -5,11 +5,10 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.email import EmailSender
 from app.emails.messages import verification_email
 from app.models.user_tokens import TokenPurpose
 from app.repositories.users import UserRepository
-from app.services.user_tokens import UserTokenService, invalid_token
+from app.services.user_tokens import OutgoingLink, UserTokenService, invalid_token
 
 
 class EmailVerificationService:
@@ -18,18 +17,17 @@ class EmailVerificationService:
         self.users = UserRepository(session)
         self.user_tokens = UserTokenService(session, settings)
 
-    async def send_link(self, email: str, *, job_id: str, sender: EmailSender) -> None:
-        """Mails a verification link if an active, unverified account uses `email`."""
+    async def prepare_link(self, email: str, *, job_id: str) -> OutgoingLink | None:
+        """The verification email if an active, unverified account uses `email`; else None."""
         user = await self.users.get_by_email(email)
         if user is None or not user.is_active or user.is_verified:
-            return
-        await self.user_tokens.mail_link(
+            return None
+        return await self.user_tokens.prepare_link(
             user,
             TokenPurpose.EMAIL_VERIFICATION,
             job_id=job_id,
             lifetime=timedelta(hours=self.settings.email_verification_expire_hours),
             build=verification_email,
-            sender=sender,
         )
 
     async def verify(self, token: str) -> None:

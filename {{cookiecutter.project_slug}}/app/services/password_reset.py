@@ -5,14 +5,13 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.email import EmailSender
 from app.core.security import hash_password
 from app.emails.messages import password_reset_email
 from app.models.user_tokens import TokenPurpose
 from app.repositories.refresh_tokens import RefreshTokenRepository
 from app.repositories.users import UserRepository
 from app.services.auth import end_all_sessions
-from app.services.user_tokens import UserTokenService, invalid_token
+from app.services.user_tokens import OutgoingLink, UserTokenService, invalid_token
 
 
 class PasswordResetService:
@@ -22,18 +21,17 @@ class PasswordResetService:
         self.refresh_tokens = RefreshTokenRepository(session)
         self.user_tokens = UserTokenService(session, settings)
 
-    async def send_link(self, email: str, *, job_id: str, sender: EmailSender) -> None:
-        """Mails a reset link if an active account uses `email`; otherwise does nothing."""
+    async def prepare_link(self, email: str, *, job_id: str) -> OutgoingLink | None:
+        """The reset email for `email` if an active account uses it; otherwise None."""
         user = await self.users.get_by_email(email)
         if user is None or not user.is_active:
-            return
-        await self.user_tokens.mail_link(
+            return None
+        return await self.user_tokens.prepare_link(
             user,
             TokenPurpose.PASSWORD_RESET,
             job_id=job_id,
             lifetime=timedelta(minutes=self.settings.password_reset_expire_minutes),
             build=password_reset_email,
-            sender=sender,
         )
 
     async def confirm(self, token: str, new_password: str) -> None:

@@ -2,18 +2,21 @@
 
 A token is an HMAC of the job that mails it, so a retried job mails the same link instead of a
 second one, and only its SHA-256 is stored. Redeeming checks purpose, expiry and single use.
+The token is committed before its email leaves, so a link always works once it arrives.
 """
 
 import base64
 import hashlib
 import hmac
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.email import Email, EmailSender
+from app.core.email import Email
 from app.core.exceptions import BadRequestError
 from app.core.security import MAX_TOKEN_LENGTH, hash_token
 from app.db.base import utcnow
@@ -24,6 +27,14 @@ from app.repositories.users import UserRepository
 
 INVALID_TOKEN = "This link is invalid, expired or already used"
 EmailBuilder = Callable[[Settings, str, str], Email]
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingLink:
+    """An email carrying a token, ready to send; `mark_sent(token_id)` once it left."""
+
+    email: Email
+    token_id: uuid.UUID
 
 
 def invalid_token() -> BadRequestError:
@@ -41,7 +52,7 @@ class UserTokenService:
         digest = hmac.new(key, f"{purpose.value}:{job_id}".encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
-    async def mail_link(
+    async def prepare_link(
         self,
         user: User,
         purpose: TokenPurpose,
@@ -49,9 +60,8 @@ class UserTokenService:
         job_id: str,
         lifetime: timedelta,
         build: EmailBuilder,
-        sender: EmailSender,
-    ) -> None:
-        """Issues the job's token (once) and mails it (once); safe to run again after a failure."""
+    ) -> OutgoingLink | None:
+        """Issues the job's token (once); None when its email already left. Safe to repeat."""
         token = self.derive(purpose, job_id)
         record = await self.tokens.get_by_hash(hash_token(token), purpose)
         if record is None:
@@ -64,9 +74,13 @@ class UserTokenService:
                 expires_at=utcnow() + lifetime,
             )
         if record.sent_at is not None:
-            return
-        await sender.send(build(self.settings, record.email, token))
-        await self.tokens.update(record, sent_at=utcnow())
+            return None
+        return OutgoingLink(email=build(self.settings, record.email, token), token_id=record.id)
+
+    async def mark_sent(self, token_id: uuid.UUID) -> None:
+        record = await self.tokens.get(token_id)
+        if record is not None:
+            await self.tokens.update(record, sent_at=utcnow())
 
     async def redeem(self, token: str, purpose: TokenPurpose) -> tuple[UserToken, User]:
         """Marks the token used and returns it with its user; anything off is INVALID_TOKEN."""
