@@ -100,3 +100,10 @@ async def test_killing_the_worker_mid_queue_loses_no_email(
     worker.start(redeliver_after=1)
     for user in users:
         await wait_for_mail(mailbox, user.email, worker)
+
+
+async def test_the_api_is_ready_without_a_worker(committed_client: Clients) -> None:
+    app, client = committed_client
+    response = await client.get(app.url_path_for("ready"))
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
