@@ -17,7 +17,8 @@ WORKERS ?= 2
 .PHONY: help install bake test lint claude bench
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's|$$(OUT)|$(OUT)|g' \
+		| awk -F ':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,12 +40,12 @@ bake: $(STAMP) ## Bake the default project into $(OUT)/ (answers: make bake ARGS
 
 test: $(STAMP) lint ## Lint the template's code, then bake every variant and run its checks and tests
 	@$(MAKE) --no-print-directory claude || echo "Claude Code not installed: its validator checks will be skipped"
-	$(BIN)/pytest -n $(WORKERS) --dist loadgroup $(ARGS)
+	$(BIN)/pytest -n $(WORKERS) --dist loadgroup --verbose $(ARGS)
 
-lint: $(STAMP) ## ruff on hooks/, tests/, bench/; mypy --strict on hooks/ and tests/
-	$(BIN)/ruff check hooks tests bench
-	$(BIN)/ruff format --check hooks tests bench
-	$(BIN)/mypy hooks tests
+lint: $(STAMP) ## ruff on hooks/, tests/, bench/, answers_extension.py; mypy --strict on hooks/, tests/ and the extension
+	$(BIN)/ruff check hooks tests bench answers_extension.py
+	$(BIN)/ruff format --check hooks tests bench answers_extension.py
+	$(BIN)/mypy hooks tests answers_extension.py
 
 $(BENCH_STAMP): bench/requirements.txt
 	$(PYTHON) -m venv $(BENCH_VENV)

@@ -1,14 +1,18 @@
 """Removes what the answers turned off, writes `.env` with a fresh secret, prints next steps.
 
 What each answer removes is declared once, in `REMOVALS`; a template test checks that every path
-named there exists in the template, so the table cannot silently rot.
+named there exists in the template, so the table cannot silently rot. The bake's file hashes go
+to `MANIFEST` so that a later re-bake can tell an untouched bake from an edited one.
 """
 
+import hashlib
 import json
+import os
 import secrets
 import shutil
 import sys
 from collections.abc import Mapping
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +50,8 @@ TEAM_ONLY_AGENT_PATHS = (
     ".claude/agent-memory/testing",
 )
 ALL_AGENT_PATHS = (".claude", "AGENTS.md", "CLAUDE.md")
+# Read by hooks/pre_gen_project.py before a re-bake (same name there).
+MANIFEST = ".bake-manifest.json"
 
 # (answer, value that removes, paths removed) — the one place pruning is decided.
 REMOVALS: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
@@ -74,8 +80,14 @@ def remove(project: Path, relative: str) -> None:
         target.unlink()
 
 
-def write_env(project: Path) -> None:
-    """`.env` starts as `.env.example` with a secret nobody else has; it is never committed."""
+def write_env(project: Path) -> bool:
+    """`.env` starts as `.env.example` with a secret nobody else has; it is never committed.
+
+    A re-bake keeps the existing `.env` (tokens signed with its SECRET_KEY stay valid); returns
+    whether a new one was written.
+    """
+    if (project / ".env").exists():
+        return False
     example = (project / ".env.example").read_text()
     secret = secrets.token_urlsafe(48)
     lines = [
@@ -83,13 +95,35 @@ def write_env(project: Path) -> None:
         for line in example.splitlines()
     ]
     (project / ".env").write_text("\n".join(lines) + "\n")
+    return True
 
 
-def next_steps(answers: Mapping[str, Any]) -> str:
-    slug = answers["project_slug"]
+def write_manifest(project: Path) -> None:
+    """Every baked file's hash. What git ignores (`.env`, `.venv`, caches) is not part of a bake,
+    which matters when a re-bake writes over a folder that has been used."""
+    lines = (project / ".gitignore").read_text().splitlines()
+    ignored = [".git", MANIFEST] + [line.rstrip("/") for line in lines if line and line[0] != "#"]
+    hashes = {}
+    for path in sorted(project.rglob("*")):
+        relative = path.relative_to(project)
+        parts_ignored = (fnmatch(part, pattern) for part in relative.parts for pattern in ignored)
+        if path.is_file() and not any(parts_ignored):
+            hashes[relative.as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (project / MANIFEST).write_text(json.dumps(hashes, indent=1) + "\n")
+
+
+def location(project: Path, start: str | None) -> str:
+    """The project as seen from where cookiecutter was started: relative below it, else absolute."""
+    if start and project.is_relative_to(Path(start).resolve()):
+        return os.path.relpath(project, Path(start).resolve())
+    return str(project)
+
+
+def next_steps(answers: Mapping[str, Any], where: str, env_kept: bool = False) -> str:
+    kept = "\nKept the existing .env (its SECRET_KEY is unchanged).\n" if env_kept else ""
     return (
-        f"\nBaked {answers['project_name']} in ./{slug}\n\n"
-        f"  cd {slug}\n"
+        f"\nBaked {answers['project_name']} in {where}\n{kept}\n"
+        f"  cd {where}\n"
         "  make run     # install, migrate, serve on http://127.0.0.1:8000/docs\n"
         "  make test    # the whole test suite\n"
     )
@@ -99,8 +133,10 @@ def main(project: Path) -> int:
     answers = json.loads(ANSWERS_JSON)
     for relative in paths_to_remove(answers):
         remove(project, relative)
-    write_env(project)
-    print(next_steps(answers))
+    env_written = write_env(project)
+    write_manifest(project)
+    # PWD is the shell's directory when cookiecutter started; the hook itself runs in the project.
+    print(next_steps(answers, location(project, os.environ.get("PWD")), env_kept=not env_written))
     return 0
 
 

@@ -7,7 +7,13 @@ from typing import Any
 import pytest
 from pytest_cookies.plugin import Cookies
 
-from tests.helpers import TEMPLATE_ROOT, shared_venv
+from tests.helpers import (
+    RUN_DATABASE_PREFIX,
+    TEMPLATE_ROOT,
+    drop_databases,
+    run_scoped_name,
+    shared_venv,
+)
 
 Baker = Callable[..., Path]
 
@@ -17,6 +23,9 @@ def bake(cookies_session: Cookies) -> Baker:
     """Bakes with the given answers and returns the project folder (fails on any error)."""
 
     def _bake(**answers: Any) -> Path:
+        # `Tpl ...` bakes run their suites on the shared server: their databases get the run prefix.
+        if "project_name" in answers:
+            answers["project_name"] = run_scoped_name(str(answers["project_name"]))
         result = cookies_session.bake(extra_context=answers, template=str(TEMPLATE_ROOT))
         assert result.exception is None, result.exception
         assert result.exit_code == 0
@@ -35,3 +44,27 @@ def default_project(bake: Baker) -> Path:
 @pytest.fixture(scope="session")
 def venv(default_project: Path) -> Path:
     return shared_venv(default_project)
+
+
+DROPPED = pytest.StashKey[str]()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Whatever the outcome, drop the databases this run's bakes created (not other runs')."""
+    if hasattr(session.config, "workerinput"):
+        return  # an xdist worker: the controller cleans up once every worker is done
+    try:
+        dropped = drop_databases(RUN_DATABASE_PREFIX)
+    except OSError as error:  # no server reachable: nothing can have been created on it
+        session.config.stash[DROPPED] = f"Databases not cleaned up: {error}"
+        return
+    session.config.stash[DROPPED] = (
+        f"Dropped {len(dropped)} databases this run created ({RUN_DATABASE_PREFIX}*)"
+    )
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    if DROPPED in config.stash:
+        terminalreporter.write_line(config.stash[DROPPED])

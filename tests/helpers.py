@@ -1,18 +1,26 @@
 """Baking, running and inspecting projects, shared by the template tests."""
 
+import asyncio
 import fcntl
 import hashlib
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import time
 import tomllib
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import asyncpg
+import pytest
 
 TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = TEMPLATE_ROOT / ".cache"
@@ -137,27 +145,73 @@ def passed_count(pytest_output: str) -> int:
 
 
 POSTGRES_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432"
-DROP_DATABASE_SCRIPT = """
-import asyncio, sys
-import asyncpg
+MAINTENANCE_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+# One id per template test run, shared with the xdist workers through the environment (they
+# start after this module is imported). Every database the run creates starts with the prefix,
+# so concurrent runs on the shared server never touch each other's, and the run drops its own.
+RUN_ID = os.environ.setdefault("TPL_RUN_ID", uuid.uuid4().hex[:6])
+RUN_DATABASE_PREFIX = f"tpl_{RUN_ID}_"
 
-async def drop(name: str) -> None:
-    conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await conn.close()
 
-asyncio.run(drop(sys.argv[1]))
-"""
+def run_scoped_name(project_name: str) -> str:
+    """`Tpl Default` -> `Tpl 1a2b3c Default`: the slug, hence every database, gets the run prefix."""
+    return project_name.replace("Tpl ", f"Tpl {RUN_ID} ", 1)
+
+
+async def _drop_databases(prefix: str) -> list[str]:
+    conn = await asyncpg.connect(MAINTENANCE_DSN)
+    try:
+        rows = await conn.fetch(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY 1", prefix
+        )
+        names = [str(row["datname"]) for row in rows]
+        for name in names:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+    return names
+
+
+def drop_databases(prefix: str) -> list[str]:
+    """Drops every database whose name starts with `prefix`; returns their names."""
+    return asyncio.run(_drop_databases(prefix))
 
 
 @contextmanager
-def scratch_database(venv: Path, prefix: str) -> Iterator[str]:
+def scratch_database(prefix: str) -> Iterator[str]:
     """A database URL with a name no other run uses (worktrees and CI share one server).
 
     The caller creates it (usually through the baked `app.cli create-db`); it is dropped after.
     """
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    name = f"{RUN_DATABASE_PREFIX}{prefix}_{uuid.uuid4().hex[:10]}"
     try:
         yield f"{POSTGRES_SERVER}/{name}"
     finally:
-        run([venv_tool(venv, "python"), "-c", DROP_DATABASE_SCRIPT, name], cwd=TEMPLATE_ROOT)
+        drop_databases(name)
+
+
+START_TIMEOUT_SECONDS = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until_live(base_url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"uvicorn exited with {server.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/health/live", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError):
+            pass
+        time.sleep(0.2)
+    pytest.fail(
+        f"uvicorn did not answer within {START_TIMEOUT_SECONDS}s:\n{log.read_text()[-4000:]}"
+    )

@@ -7,25 +7,27 @@ serves Swagger UI's assets itself) and that the OAuth2 flow it documents really 
 
 import json
 import os
-import socket
 import subprocess
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, sync_playwright
 
-from tests.helpers import TEMPLATE_ROOT, run, scratch_database, venv_tool
+from tests.helpers import (
+    TEMPLATE_ROOT,
+    free_port,
+    run,
+    scratch_database,
+    venv_tool,
+    wait_until_live,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SCREENSHOT_DIR = TEMPLATE_ROOT / "artifacts" / "browser"
 EMAIL = "browser@example.com"
 PASSWORD = "a browser-typed password"
-START_TIMEOUT_SECONDS = 30.0
 UI_TIMEOUT_MS = 15_000
 
 pytestmark = [
@@ -35,30 +37,6 @@ pytestmark = [
     ),
     pytest.mark.xdist_group("browser"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_until_live(base_url: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"uvicorn exited with {server.returncode}:\n{log.read_text()[-4000:]}")
-        try:
-            with urllib.request.urlopen(f"{base_url}/health/live", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError):
-            pass
-        time.sleep(0.2)
-    pytest.fail(
-        f"uvicorn did not answer within {START_TIMEOUT_SECONDS}s:\n{log.read_text()[-4000:]}"
-    )
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +49,7 @@ def served_project(
         "FIRST_SUPERUSER_PASSWORD": PASSWORD,
     }
     python = venv_tool(venv, "python")
-    with scratch_database(venv, "tpl_browser") as url:
+    with scratch_database("browser") as url:
         env["DATABASE_URL"] = url
         run([python, "-m", "app.cli", "create-db"], cwd=default_project, env=env)
         run([venv_tool(venv, "alembic"), "upgrade", "head"], cwd=default_project, env=env)

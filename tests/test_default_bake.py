@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import Baker
 from tests.helpers import (
+    TEMPLATE_ROOT,
     leftover_template_syntax,
     passed_count,
     run,
@@ -60,6 +62,20 @@ def test_default_bake_writes_a_random_secret_into_env(default_project: Path) -> 
     assert ".env" in (default_project / ".gitignore").read_text().splitlines()
 
 
+def test_default_description_is_said_once(default_project: Path) -> None:
+    for name in ("README.md", "AGENTS.md"):
+        text = (default_project / name).read_text()
+        assert text.count("A layered async FastAPI service") == 1, name
+
+
+def test_make_help_prints_values_not_variable_names(default_project: Path) -> None:
+    template_help = run(["make", "help", "OUT=out"], cwd=TEMPLATE_ROOT).stdout
+    assert "into out/" in template_help
+    baked_help = run(["make", "help", "PORT=8001"], cwd=default_project).stdout
+    assert "http://127.0.0.1:8001" in baked_help
+    assert "$(" not in template_help + baked_help
+
+
 def test_default_bake_passes_ruff_check(default_project: Path, venv: Path) -> None:
     run([venv_tool(venv, "ruff"), "check", "."], cwd=default_project)
 
@@ -68,18 +84,60 @@ def test_default_bake_passes_ruff_format_check(default_project: Path, venv: Path
     run([venv_tool(venv, "ruff"), "format", "--check", "."], cwd=default_project)
 
 
+def test_longest_name_and_slug_bake_formatted(bake: Baker, venv: Path) -> None:
+    # Lines holding the name or the slug must not make `ruff format --check` depend on their length.
+    name = "An Extremely Long Project Name For The Billing And Invoicing Service Of Acme"
+    project = bake(project_name=name, project_slug="s" * 46)
+    run([venv_tool(venv, "ruff"), "format", "--check", "."], cwd=project)
+    run([venv_tool(venv, "ruff"), "check", "."], cwd=project)
+
+
 def test_default_bake_passes_mypy_strict(default_project: Path, venv: Path) -> None:
     run([venv_tool(venv, "mypy"), "app"], cwd=default_project)
 
 
 def test_default_bake_migrates_without_drift(default_project: Path, venv: Path) -> None:
     alembic = venv_tool(venv, "alembic")
-    with scratch_database(venv, "tpl_drift") as url:
+    with scratch_database("drift") as url:
         env = {"DATABASE_URL": url}
         run([venv_tool(venv, "python"), "-m", "app.cli", "create-db"], cwd=default_project, env=env)
         run([alembic, "upgrade", "head"], cwd=default_project, env=env)
         check = run([alembic, "check"], cwd=default_project, env=env)
     assert "No new upgrade operations detected" in check.stdout + check.stderr
+
+
+def test_migrations_page_names_every_migration(default_project: Path) -> None:
+    page = default_project / ".claude/skills/fastapi/reference/models-and-migrations.md"
+    for migration in sorted((default_project / "alembic/versions").glob("*.py")):
+        assert f"`alembic/versions/{migration.name}`" in page.read_text(), migration.name
+
+
+# A model change that autogenerate must turn into the next numbered migration.
+ITEM_DESCRIPTION = "    description: Mapped[str | None] = mapped_column(Text, default=None)\n"
+ITEM_NOTES = "    notes: Mapped[str | None] = mapped_column(Text, default=None)\n"
+
+
+def test_make_revision_writes_the_next_numbered_migration(bake: Baker, venv: Path) -> None:
+    project = bake(project_name="Tpl Revision")
+    model = project / "app/models/items.py"
+    assert ITEM_DESCRIPTION in model.read_text()
+    model.write_text(model.read_text().replace(ITEM_DESCRIPTION, ITEM_DESCRIPTION + ITEM_NOTES))
+    # The shared venv stands in for the project's .venv; -o keeps make from building one.
+    make = ["make", "--no-print-directory", "-o", ".venv/.installed", f"BIN={venv}/bin"]
+    alembic = venv_tool(venv, "alembic")
+    with scratch_database("revision") as url:
+        env = {"DATABASE_URL": url}
+        run([*make, "migrate"], cwd=project, env=env)
+        run([*make, "revision", "m=add item notes"], cwd=project, env=env)
+        run([alembic, "upgrade", "head"], cwd=project, env=env)
+        check = run([alembic, "check"], cwd=project, env=env)
+    assert "No new upgrade operations detected" in check.stdout + check.stderr
+    created = project / "alembic/versions/0004_add_item_notes.py"
+    assert sorted(path.name for path in created.parent.glob("*.py"))[-1] == created.name
+    text = created.read_text()
+    assert 'revision: str = "0004"' in text
+    assert 'down_revision: str | None = "0003"' in text
+    assert "notes" in text
 
 
 def test_default_bake_passes_its_own_tests(default_project: Path, venv: Path) -> None:
@@ -89,7 +147,7 @@ def test_default_bake_passes_its_own_tests(default_project: Path, venv: Path) ->
 
 def test_default_bake_superuser_command_is_idempotent(default_project: Path, venv: Path) -> None:
     python = venv_tool(venv, "python")
-    with scratch_database(venv, "tpl_admin") as url:
+    with scratch_database("admin") as url:
         env = {
             "DATABASE_URL": url,
             "FIRST_SUPERUSER_EMAIL": "root@example.com",

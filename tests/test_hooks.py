@@ -42,10 +42,13 @@ def default_answers(**changes: Any) -> dict[str, Any]:
     return answers
 
 
-def test_hooks_hold_jinja_only_in_the_answers_literal() -> None:
+def test_hooks_hold_jinja_only_in_their_literals() -> None:
     for hook in HOOKS.glob("*.py"):
         templated = [line for line in hook.read_text().splitlines() if "{{" in line or "{%" in line]
-        assert templated == ['ANSWERS_JSON = r"""{{ cookiecutter | jsonify }}"""'], hook.name
+        literals = ['ANSWERS_JSON = r"""{{ cookiecutter | jsonify }}"""']
+        if hook.name == "pre_gen_project.py":
+            literals.append('REBAKE_CHECKED = "{{ cookiecutter | refuse_edited_rebake }}"')
+        assert templated == literals, hook.name
 
 
 def test_default_answers_pass_every_check() -> None:
@@ -77,6 +80,41 @@ def test_bad_answer_gets_one_message_naming_it(changes: dict[str, Any], expected
     found = pre.problems(default_answers(**changes))
     assert len(found) == 1, found
     assert expected in found[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("Billing API v2.0", "billing_api_v2_0"),
+        ("Café API", "cafe_api"),
+        ("3D Print API", "service_3d_print_api"),
+        ("Crème Brûlée Orders", "creme_brulee_orders"),
+        ("Straße-Dienst", "strasse_dienst"),
+        ("api.example.com", "api_example_com"),
+        ("  My   Shop -- Admin  ", "my_shop_admin"),
+        ("2024", "service_2024"),
+        ("JSON", "json_service"),
+        ("Tests", "tests_service"),
+        ("Class", "class_service"),
+        ("!!!", "service"),
+        ("x" * 80, "x" * 38),
+    ],
+)
+def test_derived_slug_is_always_accepted(name: str, slug: str) -> None:
+    assert pre.derive_slug(name) == slug
+    assert pre.problems(default_answers(project_name=name, project_slug=slug)) == []
+
+
+def test_refused_slug_message_suggests_an_accepted_one() -> None:
+    (message,) = pre.problems(default_answers(project_slug="café-api"))
+    assert message.endswith("; try 'cafe_api'")
+
+
+def test_known_problems_skip_checks_whose_answers_come_later() -> None:
+    answers = {"project_name": "Agt", "project_slug": "2fast"}
+    (message,) = pre.known_problems(answers)
+    assert "project_slug '2fast'" in message
+    assert pre.known_problems({"project_name": "Agt", "project_slug": "agt"}) == []
 
 
 def test_slug_length_limit_applies_only_to_postgresql() -> None:
@@ -145,23 +183,76 @@ def test_remove_deletes_files_and_folders_and_ignores_missing(tmp_path: Path) ->
     assert list(tmp_path.iterdir()) == []
 
 
-def test_write_env_replaces_only_the_secret(tmp_path: Path) -> None:
+def test_write_env_replaces_only_the_secret_and_never_rewrites_it(tmp_path: Path) -> None:
     (tmp_path / ".env.example").write_text("A=1\nSECRET_KEY=change-me\n# SECRET_KEY stays\nB=2\n")
-    post.write_env(tmp_path)
+    assert post.write_env(tmp_path) is True
     first = (tmp_path / ".env").read_text().splitlines()
-    post.write_env(tmp_path)
-    second = (tmp_path / ".env").read_text().splitlines()
     assert first[0] == "A=1"
     assert first[2:] == ["# SECRET_KEY stays", "B=2"]
     assert first[1].startswith("SECRET_KEY=")
     assert len(first[1]) > len("SECRET_KEY=") + 40
-    assert first[1] != second[1]
+    assert post.write_env(tmp_path) is False
+    assert (tmp_path / ".env").read_text().splitlines() == first
+
+
+def test_manifest_lists_baked_files_but_not_what_git_ignores(tmp_path: Path) -> None:
+    (tmp_path / ".gitignore").write_text("# local\n.env\n.venv/\n*.db\n")
+    for relative in ("app/main.py", ".env", ".venv/bin/python", "shop.db"):
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text(relative)
+    post.write_manifest(tmp_path)
+    assert sorted(json.loads((tmp_path / post.MANIFEST).read_text())) == [
+        ".gitignore",
+        "app/main.py",
+    ]
+    assert pre.MANIFEST == post.MANIFEST
+
+
+def test_rebake_is_refused_over_edited_files_unless_forced(tmp_path: Path) -> None:
+    (tmp_path / ".gitignore").write_text(".env\n")
+    (tmp_path / "main.py").write_text("baked")
+    (tmp_path / "gone.py").write_text("baked")
+    post.write_manifest(tmp_path)
+    assert pre.refuse_edited_rebake(tmp_path, force=False) is None
+    (tmp_path / "main.py").write_text("edited")
+    (tmp_path / "gone.py").unlink()
+    refusal = pre.refuse_edited_rebake(tmp_path, force=False)
+    assert refusal is not None
+    assert "has changes since it was baked: gone.py, main.py; re-baking would overwrite" in refusal
+    assert "OVERWRITE_EDITED=1" in refusal
+    assert pre.refuse_edited_rebake(tmp_path, force=True) is None
+
+
+def test_rebake_is_refused_over_a_folder_that_was_never_baked(tmp_path: Path) -> None:
+    assert pre.refuse_edited_rebake(tmp_path, force=False) is None
+    (tmp_path / "notes.txt").write_text("mine")
+    refusal = pre.refuse_edited_rebake(tmp_path, force=False)
+    assert refusal is not None
+    assert "was not baked by this template" in refusal
+
+
+@pytest.mark.parametrize(
+    ("start", "expected"),
+    [
+        ("/work", "out/shop"),
+        ("/work/out/shop", "."),
+        ("/elsewhere", "/work/out/shop"),
+        (None, "/work/out/shop"),
+    ],
+)
+def test_location_is_relative_to_where_cookiecutter_started(
+    start: str | None, expected: str
+) -> None:
+    assert post.location(Path("/work/out/shop"), start) == expected
 
 
 def test_next_steps_are_the_readme_quick_start_commands() -> None:
-    text = post.next_steps(default_answers(project_name="Agt Hooks", project_slug="agt_hooks"))
+    answers = default_answers(project_name="Agt Hooks", project_slug="agt_hooks")
+    text = post.next_steps(answers, "build/agt_hooks")
     readme = (TEMPLATE_PROJECT / "README.md").read_text()
-    assert "cd agt_hooks" in text
+    assert "cd build/agt_hooks" in text
+    assert ".env" not in text
+    assert "Kept the existing .env" in post.next_steps(answers, "agt_hooks", env_kept=True)
     for command in ("make run", "make test"):
         assert command in text
         assert f"{command} " in readme

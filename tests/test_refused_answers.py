@@ -1,5 +1,6 @@
 """Bad answers stop the bake before anything is written: one clear line, exit 1, no folder."""
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -7,7 +8,7 @@ import pytest
 from cookiecutter.exceptions import FailedHookException
 from pytest_cookies.plugin import Cookies
 
-from tests.helpers import TEMPLATE_ROOT
+from tests.helpers import TEMPLATE_ROOT, run
 
 
 def assert_nothing_left(tmp_path: Path) -> None:
@@ -58,19 +59,46 @@ def assert_nothing_left(tmp_path: Path) -> None:
     ],
 )
 def test_bad_answer_is_refused_and_leaves_nothing(
-    cookies: Cookies,
-    capfd: pytest.CaptureFixture[str],
-    tmp_path: Path,
-    answers: dict[str, Any],
-    message: str,
+    cookies: Cookies, tmp_path: Path, answers: dict[str, Any], message: str
 ) -> None:
     result = cookies.bake(extra_context=answers, template=str(TEMPLATE_ROOT))
     assert result.exit_code == -1
+    # Raised while the questions are asked (answers_extension.py), before any file exists.
     assert isinstance(result.exception, FailedHookException)
-    errors = [line for line in capfd.readouterr().err.splitlines() if line.startswith("ERROR: ")]
-    assert len(errors) == 1, errors
-    assert errors[0].startswith(message)
+    lines = str(result.exception).splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(message)
     assert_nothing_left(tmp_path)
+
+
+def test_refused_slug_prints_one_line_with_a_suggestion_and_no_traceback(tmp_path: Path) -> None:
+    cookiecutter = str(Path(sys.executable).parent / "cookiecutter")
+    result = run(
+        [cookiecutter, "--no-input", "-o", str(tmp_path / "out"), str(TEMPLATE_ROOT)]
+        + ["project_name=Agt Bad", "project_slug=3d-print"],
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert (result.stdout + result.stderr).splitlines() == [
+        "ERROR: project_slug '3d-print' is not a lowercase Python identifier "
+        "(letters, digits and underscores, starting with a letter); try 'service_3d_print'"
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("Billing API v2.0", "billing_api_v2_0"),
+        ("Café API", "cafe_api"),
+        ("3D Print API", "service_3d_print_api"),
+    ],
+)
+def test_slug_derived_from_an_ordinary_name_bakes(cookies: Cookies, name: str, slug: str) -> None:
+    result = cookies.bake(extra_context={"project_name": name}, template=str(TEMPLATE_ROOT))
+    assert result.exception is None, result.exception
+    assert result.project_path.name == slug
 
 
 def test_unsupported_python_is_refused_before_the_hooks(cookies: Cookies, tmp_path: Path) -> None:
@@ -82,3 +110,30 @@ def test_unsupported_python_is_refused_before_the_hooks(cookies: Cookies, tmp_pa
     assert isinstance(result.exception, ValueError)
     assert "3.9" in str(result.exception)
     assert_nothing_left(tmp_path)
+
+
+def test_rebake_keeps_env_and_refuses_to_overwrite_edited_files(tmp_path: Path) -> None:
+    cookiecutter = str(Path(sys.executable).parent / "cookiecutter")
+    bake = [cookiecutter, "--no-input", "--overwrite-if-exists", "-o", "out", str(TEMPLATE_ROOT)]
+    bake.append("project_name=Agt Rebake")
+    project = tmp_path / "out" / "agt_rebake"
+    # A shell sets PWD to where the command starts; the closing hint is relative to it.
+    first = run(bake, cwd=tmp_path, env={"PWD": str(tmp_path)})
+    assert "cd out/agt_rebake" in first.stdout
+    secret = (project / ".env").read_text()
+
+    again = run(bake, cwd=tmp_path)
+    assert "Kept the existing .env" in again.stdout
+    assert (project / ".env").read_text() == secret
+
+    (project / "app" / "main.py").write_text("# mine\n")
+    refused = run(bake, cwd=tmp_path, check=False)
+    assert refused.returncode == 1
+    (line,) = (refused.stdout + refused.stderr).splitlines()  # one line, no traceback
+    assert line.startswith(f"ERROR: {project} has changes since it was baked: app/main.py;")
+    assert (project / "app" / "main.py").read_text() == "# mine\n"
+
+    forced = run(bake, cwd=tmp_path, env={"OVERWRITE_EDITED": "1"})
+    assert "WARNING:" in forced.stdout
+    assert (project / "app" / "main.py").read_text() != "# mine\n"
+    assert (project / ".env").read_text() == secret

@@ -5,13 +5,16 @@ from logging.config import fileConfig
 from typing import Any, Literal
 
 from alembic.autogenerate.api import AutogenContext
+from alembic.operations.ops import MigrationScript
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from alembic import context
 from app import models  # noqa: F401  (registers every table on Base.metadata)
-from app.core.config import get_settings
+from app.core.config import settings_or_exit
 from app.db.base import Base, UTCDateTime
 
 config = context.config
@@ -24,7 +27,7 @@ target_metadata = Base.metadata
 def database_url() -> str:
     # Tests pass their own URL through `config.attributes`; everything else uses the settings.
     url = config.attributes.get("database_url")
-    return str(url) if url else get_settings().database_url
+    return str(url) if url else settings_or_exit().database_url
 
 
 def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
@@ -34,11 +37,25 @@ def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | 
     return False
 
 
+def next_number(
+    context: MigrationContext, revision: object, directives: list[MigrationScript]
+) -> None:
+    """`make revision` continues the numbering: file `0004_<message>.py`, revision id `0004`."""
+    numbers = [
+        int(script.revision)
+        for script in ScriptDirectory.from_config(config).walk_revisions()
+        if script.revision.isdigit()
+    ]
+    for directive in directives:
+        directive.rev_id = f"{max(numbers, default=0) + 1:04d}"
+
+
 # Shared by online and offline runs.
 OPTIONS: dict[str, Any] = {
     "target_metadata": target_metadata,
     "compare_type": True,
     "render_item": render_item,
+    "process_revision_directives": next_number,
 {%- if cookiecutter.database == "sqlite" %}
     # SQLite cannot ALTER most things in place: batch mode copies the table instead.
     "render_as_batch": True,

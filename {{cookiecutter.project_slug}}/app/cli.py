@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 {%- endif %}
 
-from app.core.config import Settings, get_settings
+from app.core.config import Settings, settings_or_exit
 from app.db.base import utcnow
 from app.db.session import create_database
 from app.repositories.refresh_tokens import RefreshTokenRepository
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.cli")
     parser.add_argument("command", choices=["create-db", "superuser", "prune-tokens"])
     args = parser.parse_args(argv)
-    settings = get_settings()
+    settings = settings_or_exit()
     if args.command == "create-db":
         created = asyncio.run(create_db(settings.database_url))
         print(f"Database {'created' if created else 'already exists'}")

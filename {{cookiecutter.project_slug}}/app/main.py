@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from app.api import health
 from app.api.docs import add_docs_routes
 from app.api.v1.router import api_router
-from app.core.config import Settings, get_settings
+from app.core.config import Settings, get_settings, settings_or_exit
 from app.core.email import build_email_sender
 from app.core.exceptions import register_exception_handlers
 from app.core.logging import configure_logging
@@ -82,4 +82,4 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
     )
 
 
-app = create_app()
+app = create_app(settings_or_exit())

@@ -7,7 +7,7 @@ from pathlib import PurePosixPath
 from typing import Annotated, Literal, Self
 
 from limits import parse_many
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -25,11 +25,12 @@ class Environment(StrEnum):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
-    project_name: str = "{{ cookiecutter.project_name }}"
+    # fmt: skip on lines whose length follows the project name: formatting must not depend on it.
+    project_name: str = "{{ cookiecutter.project_name }}"  # fmt: skip
     environment: Environment = Environment.LOCAL
     debug: bool = False
 
-    database_url: str = "{{ cookiecutter.__database_url }}"
+    database_url: str = "{{ cookiecutter.__database_url }}"  # fmt: skip
     # Empty means: the same server, database name + "_test" (SQLite: the file name).
     test_database_url: str = ""
 {%- if cookiecutter.database == "postgresql" %}
@@ -178,3 +179,21 @@ def with_database_suffix(url: str, suffix: str) -> str:
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def settings_or_exit() -> Settings:
+    """Settings for a starting process: a bad value ends it with one line, not a traceback."""
+    try:
+        return get_settings()
+    except ValidationError as error:
+        raise SystemExit(f"ERROR: invalid settings: {describe_settings_error(error)}") from None
+
+
+def describe_settings_error(error: ValidationError) -> str:
+    """`NAME: problem` per error, by environment variable name, on one line."""
+    parts = []
+    for detail in error.errors():
+        message = str(detail["msg"]).removeprefix("Value error, ")
+        names = ".".join(str(part) for part in detail["loc"]).upper()
+        parts.append(f"{names}: {message}" if names else message)
+    return "; ".join(parts)

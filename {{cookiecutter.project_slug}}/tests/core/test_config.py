@@ -1,7 +1,14 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
-from app.core.config import Environment, Settings
+from app.core.config import Environment, Settings, describe_settings_error
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def settings(**values: object) -> Settings:
@@ -78,3 +85,35 @@ def test_production_refuses_the_console_email_backend() -> None:
 
 def test_console_email_backend_is_fine_outside_production() -> None:
     assert settings(email_backend="console").email_backend == "console"
+
+
+def test_settings_errors_are_described_by_variable_name_on_one_line() -> None:
+    with pytest.raises(ValidationError) as caught:
+        settings(access_token_expire_minutes=600, rate_limit_auth="lots")
+    assert describe_settings_error(caught.value) == (
+        "ACCESS_TOKEN_EXPIRE_MINUTES: Input should be less than or equal to 60; "
+        "RATE_LIMIT_AUTH: couldn't parse rate limit string 'lots'"
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["-c", "import app.main"], ["-m", "app.cli", "create-db"]],
+    ids=["server-import", "cli"],
+)
+def test_a_refused_production_start_prints_one_line(command: list[str]) -> None:
+    env = {**os.environ, "ENVIRONMENT": "production", "SECRET_KEY": "too-short"}
+    result = subprocess.run(
+        [sys.executable, *command],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "ERROR: invalid settings: SECRET_KEY must be a random value of at least 32 characters "
+        "in production"
+    ]
