@@ -13,7 +13,7 @@ from taskiq.kicker import AsyncKicker
 from taskiq.middlewares import SmartRetryMiddleware
 from taskiq_redis import RedisStreamBroker
 
-from app.core.config import Settings, get_settings
+from app.core.config import Settings, settings_or_exit
 
 STREAM_MAX_LENGTH = 100_000
 # Workers take turns claiming a dead worker's jobs under a Redis lock; if the worker holding it is
@@ -58,5 +58,5 @@ def build_broker(settings: Settings) -> RedisStreamBroker:
     )
 
 
-broker = build_broker(get_settings())
+broker = build_broker(settings_or_exit())
 taskiq_fastapi.init(broker, "app.main:app")
