@@ -1,4 +1,7 @@
-"""Start and stop uvicorn servers on loopback, one worker each, configured like production."""
+"""Start and stop uvicorn servers on loopback, one worker each, configured like production.
+
+The template's one "serve on a free port" helper: `make bench` and the browser test both use it.
+"""
 
 import os
 import socket
@@ -41,12 +44,22 @@ def free_port() -> int:
 
 
 def start_server(
-    name: str, app: str, *, cwd: Path, env: dict[str, str], ready_path: str, log: Path
+    name: str,
+    app: str,
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    ready_path: str,
+    log: Path,
+    python: str = sys.executable,
 ) -> Server:
-    """uvicorn with uvloop + httptools, access log off; returns once `ready_path` answers."""
+    """uvicorn with uvloop + httptools, access log off; returns once `ready_path` answers.
+
+    `python` is the interpreter whose uvicorn runs the app (a baked project's own venv, say).
+    """
     port = free_port()
     command = [
-        sys.executable, "-m", "uvicorn", app,
+        python, "-m", "uvicorn", app,
         "--host", HOST, "--port", str(port), "--workers", "1",
         "--loop", "uvloop", "--http", "httptools",
         "--no-access-log", "--log-level", "warning",

@@ -24,7 +24,6 @@ ANSWERS_JSON = r"""{{ cookiecutter | jsonify }}"""
 # a refusal prints one line instead of a hook traceback; it renders as an empty string.
 REBAKE_CHECKED = "{{ cookiecutter | refuse_edited_rebake }}"
 
-SUPPORTED_PYTHON = ("3.11", "3.12", "3.13")
 # PostgreSQL truncates names past 63 bytes; the longest derived name is <slug>_test_reliability.
 POSTGRES_NAME_LIMIT = 63
 LONGEST_DATABASE_SUFFIX = "_test_reliability"
@@ -94,13 +93,6 @@ def check_email(answers: Mapping[str, Any]) -> str | None:
     return None
 
 
-def check_python(answers: Mapping[str, Any]) -> str | None:
-    version = str(answers["python_version"])
-    if version not in SUPPORTED_PYTHON:
-        return f"python_version '{version}' is not supported; choose one of {', '.join(SUPPORTED_PYTHON)}"
-    return None
-
-
 def check_quotable_text(answers: Mapping[str, Any]) -> str | None:
     for name in TEXT_ANSWERS:
         if UNQUOTABLE.search(str(answers[name])):
@@ -134,7 +126,6 @@ CHECKS: tuple[Check, ...] = (
     check_project_name,
     check_slug,
     check_email,
-    check_python,
     check_quotable_text,
     check_database_name_length,
     check_jobs_have_redis,

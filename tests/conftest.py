@@ -14,6 +14,7 @@ from tests.helpers import (
     run_scoped_name,
     shared_venv,
 )
+from tests.variants import variant_named
 
 Baker = Callable[..., Path]
 
@@ -37,8 +38,7 @@ def bake(cookies_session: Cookies) -> Baker:
 
 @pytest.fixture(scope="session")
 def default_project(bake: Baker) -> Path:
-    # Distinct names per bake keep their databases (<slug>_test) apart.
-    return bake(project_name="Tpl Default")
+    return bake(**variant_named("default").bake_answers())
 
 
 @pytest.fixture(scope="session")

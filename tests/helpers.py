@@ -6,7 +6,6 @@ import hashlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ SKIPPED_DIRS = {
     ".pytest_cache",
     ".hypothesis",
     ".git",
+    ".import_linter_cache",
 }
 
 
@@ -139,6 +139,25 @@ def venv_tool(venv: Path, tool: str) -> str:
     return str(venv / "bin" / tool)
 
 
+def run_make(
+    project: Path,
+    venv: Path,
+    target: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """The baked `make <target>`, with the shared venv standing in for the project's own .venv."""
+    args = ["make", "--no-print-directory", "-o", ".venv/.installed", f"BIN={venv}/bin", target]
+    return run(args, cwd=project, env=env, check=check)
+
+
+def copy_project(project: Path, destination: Path) -> Path:
+    """A copy of a bake to change without disturbing the tests that share the original."""
+    ignored = shutil.ignore_patterns(*SKIPPED_DIRS)
+    return Path(shutil.copytree(project, destination / project.name, ignore=ignored))
+
+
 def passed_count(pytest_output: str) -> int:
     match = re.search(r"(\d+) passed", pytest_output)
     return int(match.group(1)) if match else 0
@@ -191,13 +210,6 @@ def scratch_database(prefix: str) -> Iterator[str]:
 
 
 START_TIMEOUT_SECONDS = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_until_live(base_url: str, server: subprocess.Popen[bytes], log: Path) -> None:

@@ -13,17 +13,12 @@ import yaml
 
 from tests.conftest import Baker
 from tests.helpers import TEMPLATE_ROOT, leftover_template_syntax, project_files, run
+from tests.variants import AGENTS, Variant, variant_named, variants_in
 
-# (agent_files, example_resource) -> project name; every bake gets its own name.
-VARIANTS = {
-    ("team", True): "Agt Team",
-    ("team", False): "Agt Team Bare",
-    ("backend", True): "Agt Backend",
-    ("backend", False): "Agt Backend Bare",
-    ("none", True): "Agt None",
-    ("none", False): "Agt None Bare",
-}
-WITH_AGENTS = [key for key in VARIANTS if key[0] != "none"]
+AGENT_VARIANTS = variants_in(AGENTS)
+WITH_AGENTS = [
+    variant for variant in AGENT_VARIANTS if variant.answer("agent_files", "team") != "none"
+]
 TEAM = ("backend", "database", "testing")
 AGENT_FIELDS = {"name", "description", "tools", "model", "color", "memory"}
 KNOWN_TOOLS = {"Read", "Write", "Edit", "Bash", "Glob", "Grep", "WebFetch", "WebSearch"} | {
@@ -71,21 +66,18 @@ def expected_files(agent_files: str) -> set[str]:
 
 
 def bake_variant(request: pytest.FixtureRequest, bake: Baker) -> tuple[str, bool, Path]:
-    agent_files, example_resource = request.param
-    project = bake(
-        project_name=VARIANTS[request.param],
-        agent_files=agent_files,
-        example_resource=example_resource,
-    )
-    return agent_files, example_resource, project
+    """(agent_files, example_resource, project) of the variant in `request.param`."""
+    variant: Variant = request.param
+    project = bake(**variant.bake_answers())
+    return variant.answer("agent_files", "team"), variant.answer("example_resource", True), project
 
 
-@pytest.fixture(scope="module", params=list(VARIANTS), ids=lambda key: f"{key[0]}-items{key[1]}")
+@pytest.fixture(scope="module", params=AGENT_VARIANTS, ids=lambda variant: variant.id)
 def variant(request: pytest.FixtureRequest, bake: Baker) -> tuple[str, bool, Path]:
     return bake_variant(request, bake)
 
 
-@pytest.fixture(scope="module", params=WITH_AGENTS, ids=lambda key: f"{key[0]}-items{key[1]}")
+@pytest.fixture(scope="module", params=WITH_AGENTS, ids=lambda variant: variant.id)
 def agent_project(request: pytest.FixtureRequest, bake: Baker) -> tuple[str, bool, Path]:
     return bake_variant(request, bake)
 
@@ -227,12 +219,7 @@ def make_targets(project: Path) -> tuple[set[str], set[str]]:
 
 
 def test_taskiq_agent_files_describe_the_worker_truly(bake: Baker) -> None:
-    project = bake(
-        project_name="Agt Jobs",
-        agent_files="team",
-        rate_limit_storage="redis",
-        background_jobs="taskiq",
-    )
+    project = bake(**variant_named("taskiq").bake_answers())
     assert missing_cited_paths(project) == []
     cited, targets = make_targets(project)
     assert "worker" in cited
@@ -300,8 +287,8 @@ def test_content_follows_the_example_resource_answer(agent_project: tuple[str, b
 
 
 def test_content_follows_database_and_redis_answers(bake: Baker) -> None:
-    lite = bake(project_name="Agt Lite", database="sqlite", rate_limit_storage="redis")
-    default = bake(project_name="Agt Team")
+    lite = bake(**variant_named("sqlite_redis").bake_answers())
+    default = bake(**variant_named("default").bake_answers())
     lite_text = "\n".join(doc.read_text() for doc in agent_docs(lite))
     default_text = "\n".join(doc.read_text() for doc in agent_docs(default))
     assert "SQLite" in lite_text

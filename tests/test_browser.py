@@ -6,22 +6,14 @@ serves Swagger UI's assets itself) and that the OAuth2 flow it documents really 
 """
 
 import json
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, sync_playwright
 
-from tests.helpers import (
-    TEMPLATE_ROOT,
-    free_port,
-    run,
-    scratch_database,
-    venv_tool,
-    wait_until_live,
-)
+from bench.servers import start_server
+from tests.helpers import TEMPLATE_ROOT, run, scratch_database, venv_tool
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -58,30 +50,20 @@ def served_project(
 
 
 def _serve(project: Path, venv: Path, env: dict[str, str], tmp: Path) -> Iterator[str]:
-    """Runs uvicorn on a free loopback port until the generator is closed."""
-
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    log = tmp / "uvicorn.log"
-    command = [venv_tool(venv, "uvicorn"), "app.main:app", "--host", "127.0.0.1"]
-    with log.open("wb") as output:
-        server = subprocess.Popen(
-            [*command, "--port", str(port)],
-            cwd=project,
-            env={**os.environ, **env},
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    """Serves the project on a free loopback port until the generator is closed."""
+    server = start_server(
+        "browser",
+        "app.main:app",
+        cwd=project,
+        env=env,
+        ready_path="/health/live",
+        log=tmp / "uvicorn.log",
+        python=venv_tool(venv, "python"),
+    )
     try:
-        wait_until_live(base_url, server, log)
-        yield base_url
+        yield server.base_url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
+        server.stop()
 
 
 def authorize(page: Page) -> None:

@@ -29,6 +29,7 @@ EXPECTED_PATHS = [
     "app/core/config.py",
     "app/core/security.py",
     "app/core/exceptions.py",
+    "app/core/error_handlers.py",
     "app/core/middleware.py",
     "app/core/logging.py",
     "app/core/rate_limit.py",
@@ -143,6 +144,24 @@ def test_make_revision_writes_the_next_numbered_migration(bake: Baker, venv: Pat
 def test_default_bake_passes_its_own_tests(default_project: Path, venv: Path) -> None:
     result = run([venv_tool(venv, "pytest"), "-q", "-p", "no:cacheprovider"], cwd=default_project)
     assert passed_count(result.stdout) >= MIN_BAKED_TESTS, result.stdout[-2000:]
+
+
+def test_default_bake_tests_stop_in_one_line_when_the_database_is_down(
+    default_project: Path, venv: Path
+) -> None:
+    # Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
+    unreachable = "postgresql+asyncpg://postgres@127.0.0.1:9/nowhere"
+    result = run(
+        [venv_tool(venv, "pytest"), "-p", "no:cacheprovider"],
+        cwd=default_project,
+        env={"TEST_DATABASE_URL": unreachable},
+        check=False,
+    )
+    output = (result.stdout + result.stderr).strip().splitlines()
+    assert result.returncode != 0
+    assert len(output) == 1, output[:20]
+    assert unreachable in output[0]
+    assert "start PostgreSQL, or set TEST_DATABASE_URL" in output[0]
 
 
 def test_default_bake_superuser_command_is_idempotent(default_project: Path, venv: Path) -> None:

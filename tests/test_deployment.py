@@ -17,35 +17,8 @@ import yaml
 
 from tests.conftest import Baker
 from tests.helpers import run
+from tests.variants import DEPLOYMENT, variants_in
 
-# Each deployment-relevant combination once; names keep bakes (and databases) apart.
-VARIANTS: dict[str, dict[str, str]] = {
-    "postgresql-memory-3.11": {
-        "project_name": "Tpl Deploy Pg",
-        "database": "postgresql",
-        "rate_limit_storage": "memory",
-        "python_version": "3.11",
-    },
-    "postgresql-redis-3.12": {
-        "project_name": "Tpl Deploy Pg Redis",
-        "database": "postgresql",
-        "rate_limit_storage": "redis",
-        "python_version": "3.12",
-    },
-    "sqlite-redis-3.13": {
-        "project_name": "Tpl Deploy Sqlite Redis",
-        "database": "sqlite",
-        "rate_limit_storage": "redis",
-        "python_version": "3.13",
-    },
-    "postgresql-taskiq-3.11": {
-        "project_name": "Tpl Deploy Pg Jobs",
-        "database": "postgresql",
-        "rate_limit_storage": "redis",
-        "background_jobs": "taskiq",
-        "python_version": "3.11",
-    },
-}
 FULL_SHA = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}$")
 
 pytestmark = pytest.mark.xdist_group("deployment")
@@ -58,9 +31,9 @@ def tool(name: str) -> str:
     return str(path)
 
 
-@pytest.fixture(scope="module", params=list(VARIANTS))
+@pytest.fixture(scope="module", params=variants_in(DEPLOYMENT), ids=lambda variant: variant.id)
 def variant(request: pytest.FixtureRequest, bake: Baker) -> tuple[dict[str, str], Path]:
-    answers = VARIANTS[request.param]
+    answers = request.param.bake_answers()
     return answers, bake(**answers)
 
 

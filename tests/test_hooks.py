@@ -69,7 +69,6 @@ def test_default_answers_pass_every_check() -> None:
         ({"project_slug": "json"}, "would shadow the module 'json'"),
         ({"author_email": "not-an-email"}, "author_email 'not-an-email' is not an email"),
         ({"author_email": "a@b"}, "is not an email address"),
-        ({"python_version": "3.9"}, "python_version '3.9' is not supported; choose one of 3.11"),
         ({"description": 'The "best" API'}, "description contains a double quote"),
         ({"author_name": "A\\B"}, "author_name contains a double quote, backslash"),
         ({"project_slug": "s" * 48}, "too long for database=postgresql"),

@@ -24,35 +24,13 @@ from tests.helpers import (
     target_python,
     venv_tool,
 )
+from tests.variants import MATRIX, variant_named, variants_in
 
-VARIANTS: dict[str, dict[str, Any]] = {
-    "sqlite": {"database": "sqlite"},
-    "redis": {"rate_limit_storage": "redis"},
-    "no_items": {"example_resource": False},
-    "agents_backend": {"agent_files": "backend"},
-    "agents_none": {"agent_files": "none"},
-    "no_docker": {"docker": False},
-    "no_ci": {"ci": "none"},
-    "py312": {"python_version": "3.12"},
-    "py313": {"python_version": "3.13"},
-    "sqlite_redis": {"database": "sqlite", "rate_limit_storage": "redis"},
-    "no_items_agents_backend": {"example_resource": False, "agent_files": "backend"},
-    "no_items_agents_none": {"example_resource": False, "agent_files": "none"},
-    "sqlite_no_docker": {"database": "sqlite", "docker": False},
-    # taskiq needs Redis (the pre-gen hook refuses it without); the pair with SQLite shares a
-    # database file between the API and a worker process.
-    "taskiq": {"rate_limit_storage": "redis", "background_jobs": "taskiq"},
-    "sqlite_taskiq": {
-        "database": "sqlite",
-        "rate_limit_storage": "redis",
-        "background_jobs": "taskiq",
-    },
-}
 # Lower bounds: the suites only grow. Items bring ~30 tests, Redis ~5.
 MIN_TESTS_WITH_ITEMS = 140
 MIN_TESTS_WITHOUT_ITEMS = 110
 
-# Anything that names the example resource; the page field `items` and `dict.items()` do not.
+# Anything that names the example resource; `dict.items()` does not.
 ITEMS_TRACE = re.compile(
     r"\bitems\.router\b|\bItems?\b|/items\b|\bitem_id\b|\bitems\.py\b|_items\b|\bget_item|ItemService"
 )
@@ -60,28 +38,28 @@ ENV_KEY = re.compile(r"^#?\s*([A-Z][A-Z0-9_]*)=", re.MULTILINE)
 _baked: dict[str, Path] = {}
 
 
-def answers(variant: str) -> dict[str, Any]:
-    # "Tpl Sqlite Redis" -> database tpl_sqlite_redis_test; no name may contain "items".
-    name = variant.replace("no_items", "bare").replace("_", " ").title()
-    return {"project_name": f"Tpl {name}", **VARIANTS[variant]}
-
-
 def in_groups(check: str) -> list[Any]:
     """One parameter per variant, in that variant's xdist group."""
     return [
-        pytest.param(variant, id=f"{variant}-{check}", marks=pytest.mark.xdist_group(name=variant))
-        for variant in VARIANTS
+        pytest.param(
+            variant.id, id=f"{variant.id}-{check}", marks=pytest.mark.xdist_group(name=variant.id)
+        )
+        for variant in variants_in(MATRIX)
     ]
 
 
 def variants_where(check: str, answer: str, *, absent: bool = False) -> list[Any]:
     """The variants that change `answer` from its default (or, with `absent`, that keep it)."""
-    return [param for param in in_groups(check) if (answer in VARIANTS[param.values[0]]) != absent]
+    return [
+        param
+        for param in in_groups(check)
+        if (answer in variant_named(str(param.values[0])).answers) != absent
+    ]
 
 
 def project_of(variant: str, bake: Baker) -> Path:
     if variant not in _baked:
-        _baked[variant] = bake(**answers(variant))
+        _baked[variant] = bake(**variant_named(variant).bake_answers())
     return _baked[variant]
 
 
@@ -91,11 +69,12 @@ def test_variant_bakes_without_template_syntax(variant: str, bake: Baker) -> Non
 
 
 @pytest.mark.parametrize("variant", in_groups("lint"))
-def test_variant_passes_ruff_check_and_format(variant: str, bake: Baker) -> None:
+def test_variant_passes_ruff_and_the_layer_contracts(variant: str, bake: Baker) -> None:
     project = project_of(variant, bake)
     venv = shared_venv(project)
     run([venv_tool(venv, "ruff"), "check", "."], cwd=project)
     run([venv_tool(venv, "ruff"), "format", "--check", "."], cwd=project)
+    run([venv_tool(venv, "lint-imports")], cwd=project)
 
 
 @pytest.mark.parametrize("variant", in_groups("mypy"))
@@ -110,7 +89,7 @@ def test_variant_passes_its_own_tests(variant: str, bake: Baker) -> None:
     venv = shared_venv(project)
     result = run([venv_tool(venv, "pytest"), "-q", "-p", "no:cacheprovider"], cwd=project)
     passed = passed_count(result.stdout)
-    with_items = VARIANTS[variant].get("example_resource", True)
+    with_items = variant_named(variant).answer("example_resource", True)
     assert passed >= (MIN_TESTS_WITH_ITEMS if with_items else MIN_TESTS_WITHOUT_ITEMS), (
         result.stdout
     )
@@ -131,7 +110,7 @@ def test_variant_documents_every_setting_in_env_example(variant: str, bake: Bake
 @pytest.mark.parametrize("variant", variants_where("interpreter", "python_version"))
 def test_python_variant_runs_on_its_interpreter(variant: str, bake: Baker) -> None:
     project = project_of(variant, bake)
-    wanted = VARIANTS[variant]["python_version"]
+    wanted = variant_named(variant).answers["python_version"]
     assert target_python(project) == wanted
     assert f'python_version = "{wanted}"' in (project / "pyproject.toml").read_text()
     python = venv_tool(shared_venv(project), "python")

@@ -8,7 +8,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import free_port, run, scratch_database, wait_until_live
+from bench.servers import free_port
+from tests.helpers import run, scratch_database, wait_until_live
 
 CURL_BLOCK = re.compile(r"## Try it with curl\n.*?```bash\n(.*?)```", re.DOTALL)
 BASE_LINE = "BASE=http://127.0.0.1:8000\n"

@@ -15,8 +15,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 {%- endif %}
 
+from app.core.clock import utcnow
 from app.core.config import Settings, settings_or_exit
-from app.db.base import utcnow
 from app.db.session import create_database
 from app.repositories.refresh_tokens import RefreshTokenRepository
 from app.repositories.user_tokens import UserTokenRepository

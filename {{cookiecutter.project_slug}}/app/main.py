@@ -10,7 +10,7 @@ from app.api.docs import add_docs_routes
 from app.api.v1.router import api_router
 from app.core.config import Settings, get_settings, settings_or_exit
 from app.core.email import build_email_sender
-from app.core.exceptions import register_exception_handlers
+from app.core.error_handlers import register_exception_handlers
 from app.core.logging import configure_logging
 from app.core.middleware import (
     BodySizeLimitMiddleware,
@@ -43,6 +43,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="{{ cookiecutter.description }}",
         lifespan=lifespan,
+        # One URL per route: a redirect to the other spelling would drop a POST body in some
+        # clients and answer with an empty body; a 404 in the envelope says what is wrong.
+        redirect_slashes=False,
         # The docs pages come from app/api/docs.py, which serves their assets locally.
         docs_url=None,
         redoc_url=None,

@@ -2,6 +2,7 @@
 
 The app under test is the real app. Only its session factory is swapped for one bound to the
 test's connection, so every request commits into a savepoint that the test then rolls back.
+Test settings come from `tests/settings.py`, which reads nothing but the database URL from outside.
 """
 
 import asyncio
@@ -17,6 +18,8 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy.engine import make_url
 {%- else %}
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 {%- endif %}
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -25,7 +28,7 @@ from alembic import command
 from app.api.deps import get_email_jobs
 {%- endif %}
 from app.cli import create_db
-from app.core.config import Environment, Settings, get_settings
+from app.core.config import Settings
 from app.core.security import create_token, hash_password
 from app.db.session import Database, create_engine
 from app.main import create_app
@@ -34,6 +37,7 @@ from app.models.users import Role, User
 from tests.jobs.inline import InlineEmailJobs
 {%- endif %}
 from tests.mail import Mailbox, MailServer
+from tests.settings import changed_settings, {% if cookiecutter.database == "postgresql" %}database_url_for_tests, {% endif %}make_test_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
@@ -44,29 +48,6 @@ UNREACHABLE_DATABASE_URL = "sqlite+aiosqlite:////nonexistent-folder/none.db"
 # Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
 UNREACHABLE_DATABASE_URL = "postgresql+asyncpg://nobody@127.0.0.1:9/none"
 {%- endif %}
-
-
-def make_test_settings(**overrides: object) -> Settings:
-    base = get_settings()
-    values: dict[str, object] = {
-        "environment": Environment.TEST,
-        "database_url": base.resolved_test_database_url,
-        "bcrypt_rounds": 4,
-        "access_log": False,
-        "cors_origins": ["https://app.example.com"],
-        # Port 9 refuses at once; the `settings` fixture points it at the test SMTP server.
-        "email_backend": "smtp",
-        "smtp_host": "127.0.0.1",
-        "smtp_port": 9,
-        "smtp_tls": "none",
-        "frontend_url": "https://app.example.com",
-{%- if cookiecutter.background_jobs == "taskiq" %}
-        # Never the project's own queue: a running `make worker` must not see test jobs.
-        "jobs_queue_name": f"{{ cookiecutter.project_slug }}-test-{uuid.uuid4().hex}",
-{%- endif %}
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
 
 
 def alembic_config(database_url: str) -> Config:
@@ -97,6 +78,25 @@ async def reset_database(database_url: str) -> None:
 {%- endif %}
 
 
+{% if cookiecutter.database == "postgresql" -%}
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Stops at once, in one line, when the test database server cannot be reached."""
+    url = database_url_for_tests()
+    try:
+        asyncio.run(asyncio.wait_for(create_db(url), timeout=10))
+    except (OSError, DBAPIError) as exc:
+        shown = make_url(url).render_as_string(hide_password=True)
+        reason = type(exc.orig if isinstance(exc, DBAPIError) else exc).__name__
+        # pytest writes the exit reason once; its reporter would repeat it in a banner.
+        session.config.pluginmanager.unregister(name="terminalreporter")
+        pytest.exit(
+            f"Cannot reach the test database at {shown} ({reason}): start PostgreSQL, "
+            "or set TEST_DATABASE_URL to a server that answers.",
+            returncode=3,
+        )
+
+
+{% endif -%}
 @pytest.fixture(scope="session")
 def mail_server() -> Iterator[MailServer]:
     with MailServer() as server:
@@ -158,7 +158,7 @@ def app_factory(
     def build(**overrides: object) -> FastAPI:
         # Each app counts on its own, even when the counters live in a shared storage.
         overrides.setdefault("rate_limit_key_prefix", f"test-{uuid.uuid4().hex}")
-        app = create_app(Settings(**{**settings.model_dump(), **overrides}))
+        app = create_app(changed_settings(settings, **overrides))
         app.state.db = Database(engine=app.state.db.engine, sessions=sessions)
 {%- if cookiecutter.background_jobs == "taskiq" %}
         # A worker process cannot see this test's transaction: jobs run inline (tests/jobs/inline.py).

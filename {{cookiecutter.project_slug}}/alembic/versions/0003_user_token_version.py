@@ -18,8 +18,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # Existing rows start at 0. Access tokens issued before this migration carry no `ver` claim
-    # and are refused; their holders get new ones through /auth/refresh (refresh tokens still work).
+    # Every user starts at version 0; access tokens carry it as their `ver` claim, and a logout-all,
+    # password change or deactivation bumps it so tokens issued before stop working.
     op.add_column(
         "users",
         sa.Column("token_version", sa.Integer(), server_default="0", nullable=False),

@@ -1,17 +1,15 @@
 """Dependencies shared by the endpoints, as `Annotated` aliases."""
 
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
-from fastapi import BackgroundTasks, Depends, Request, Response
+from fastapi import BackgroundTasks, Depends, Form, Request, Response
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.core.exceptions import ForbiddenError, UnauthorizedError
-from app.core.rate_limit import count_account_email
-from app.core.security import InvalidTokenError, decode_token
+from app.core.rate_limit import count_account_email, count_login_attempt
 from app.db.session import Database
 {%- if cookiecutter.background_jobs == "taskiq" %}
 from app.jobs.queue import EmailJobs
@@ -19,8 +17,7 @@ from app.jobs.queue import EmailJobs
 from app.jobs.in_process import EmailJobs
 {%- endif %}
 from app.models.users import Role, User
-from app.repositories.users import UserRepository
-from app.schemas.auth import AccountEmailRequest
+from app.schemas.auth import AccountEmailRequest, LoginForm
 from app.services.auth import AuthService
 from app.services.email_verification import EmailVerificationService
 {%- if cookiecutter.example_resource %}
@@ -36,12 +33,13 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl=LOGIN_URL, auto_error=False)
 
 
 # async: a plain `def` dependency is run in the thread pool, a costly hop on every request.
-async def get_settings(request: Request) -> Settings:
+# Not core.config.get_settings: the app's own settings, which tests build without the environment.
+async def app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(app_settings)]
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -54,26 +52,17 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-async def get_current_user(
-    token: Annotated[str | None, Depends(oauth2_scheme)],
-    session: SessionDep,
-    settings: SettingsDep,
-) -> User:
-    """The user named by a valid access token; 401 for a missing, bad, orphaned or outdated one.
+async def get_auth_service(session: SessionDep, settings: SettingsDep) -> AuthService:
+    return AuthService(session, settings)
 
-    Outdated: issued before the user's last logout-all, password change or deactivation.
-    """
-    if not token:
-        raise UnauthorizedError("Not authenticated")
-    try:
-        claims = decode_token(token, "access", settings)
-        user_id = uuid.UUID(claims.subject)
-    except (InvalidTokenError, ValueError) as exc:
-        raise UnauthorizedError() from exc
-    user = await UserRepository(session).get(user_id)
-    if user is None or claims.version != user.token_version:
-        raise UnauthorizedError()
-    return user
+
+AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
+
+
+async def get_current_user(
+    token: Annotated[str | None, Depends(oauth2_scheme)], auth: AuthServiceDep
+) -> User:
+    return await auth.user_for_access_token(token)
 
 
 async def get_signed_in_user(user: Annotated[User, Depends(get_current_user)]) -> User:
@@ -113,8 +102,15 @@ def require_role(*roles: Role) -> Callable[[User], Awaitable[User]]:
 AdminUser = Annotated[User, Depends(require_role(Role.ADMIN))]
 
 
-async def get_auth_service(session: SessionDep, settings: SettingsDep) -> AuthService:
-    return AuthService(session, settings)
+async def counted_login_form(
+    request: Request, response: Response, form: Annotated[LoginForm, Form()]
+) -> LoginForm:
+    """The login form, parsed once, its attempt counted against the account it targets."""
+    count_login_attempt(request, response, form.username)
+    return form
+
+
+LoginFormDep = Annotated[LoginForm, Depends(counted_login_form)]
 
 
 async def get_user_service(session: SessionDep, settings: SettingsDep) -> UserService:
@@ -134,7 +130,6 @@ async def get_email_verification_service(
 
 
 # async on purpose: a plain `def` dependency would be sent to the thread pool for nothing.
-AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
 PasswordResetServiceDep = Annotated[PasswordResetService, Depends(get_password_reset_service)]
 EmailVerificationServiceDep = Annotated[

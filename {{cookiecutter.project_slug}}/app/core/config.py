@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=5, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     # Off by default: on asyncpg a pre-ping is BEGIN + ";" + ROLLBACK, three round trips per
-    # checkout, which doubled the cost of GET /users/me in `make bench`. Without it, a database
+    # checkout, which doubled the cost of a GET /users/me when measured. Without it, a database
     # restart fails one request per process with 503 (Retry-After), after which SQLAlchemy
     # discards the whole stale pool; recycling keeps connections younger than server idle limits.
     db_pool_pre_ping: bool = False
@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     # brute force, loose enough that an attacker can lock an owner out for minutes, not days.
     rate_limit_login_account: str = "5/minute;30/hour"
 {%- if cookiecutter.rate_limit_storage == "redis" %}
-    # Counters live in Redis, shared by every worker and instance; see README "Rate limits".
+    # Counters live in Redis, shared by every worker and instance; see README "Rate limits in Redis".
     redis_url: str = "redis://127.0.0.1:6379/0"
     # Bounds every Redis call: a dead Redis costs this long per request at worst, not minutes.
     redis_timeout_seconds: float = Field(default=0.5, gt=0, le=10)

@@ -15,9 +15,9 @@ import hashlib
 import logging
 import time
 from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import Form, Request, Response
+from fastapi import Request, Response
 from limits import RateLimitItem, parse_many
 from limits.errors import StorageError
 from slowapi import Limiter
@@ -28,7 +28,6 @@ from app.core.exceptions import RateLimitedError
 {%- if cookiecutter.rate_limit_storage == "memory" %}
 from app.core.rate_limit_storage import thread_free_storage_uri
 {%- endif %}
-from app.schemas.auth import LoginForm
 
 LimitSetting = Literal[
     "rate_limit_default", "rate_limit_auth", "rate_limit_login_account", "rate_limit_email_account"
@@ -121,14 +120,12 @@ def _route_scope(request: Request) -> str:
     return f"{request.method}:{path}"
 
 
-async def login_account_rate_limit(
-    request: Request, response: Response, form: Annotated[LoginForm, Form()]
-) -> None:
+def count_login_attempt(request: Request, response: Response, username: str) -> None:
     """Counts a login attempt against the account it targets, whatever address it comes from.
 
     The key is a hash of the normalised email, so addresses never sit in the limiter's storage.
     """
-    account = hashlib.sha256(form.username.strip().lower().encode()).hexdigest()
+    account = hashlib.sha256(username.strip().lower().encode()).hexdigest()
     _count(request, response, "rate_limit_login_account", "login-account", account)
 
 

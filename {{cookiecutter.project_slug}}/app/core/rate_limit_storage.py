@@ -2,7 +2,7 @@
 
 limits' `MemoryStorage` expires keys with a `threading.Timer` that it restarts, from `incr`,
 whenever the previous one has fired (every 10 ms under traffic). Starting a thread waits for it
-to run, which blocked the event loop for about a millisecond per request in `make bench`. This
+to run, which blocked the event loop for about a millisecond per request under load. This
 subclass sweeps expired keys inline instead, at most once a second.
 """
 

@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, Uuid, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from app.core.clock import utcnow
+
 # Stable names let Alembic diff, drop and rename constraints reliably.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -15,10 +17,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

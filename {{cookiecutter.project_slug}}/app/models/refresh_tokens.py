@@ -4,7 +4,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base, UTCDateTime, utcnow
+from app.core.clock import utcnow
+from app.db.base import Base, UTCDateTime
 
 
 class RefreshToken(Base):

@@ -5,7 +5,8 @@ from enum import StrEnum
 from sqlalchemy import Enum, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base, UTCDateTime, UUIDPrimaryKey, utcnow
+from app.core.clock import utcnow
+from app.db.base import Base, UTCDateTime, UUIDPrimaryKey
 
 
 class TokenPurpose(StrEnum):

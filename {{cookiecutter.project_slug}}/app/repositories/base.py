@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, UnaryExpression, func, select
@@ -11,6 +12,16 @@ from sqlalchemy.orm import InstrumentedAttribute
 from app.db.base import Base
 
 ModelT = TypeVar("ModelT", bound=Base)
+
+
+@dataclass(frozen=True, slots=True)
+class ResultPage(Generic[ModelT]):
+    """One page of rows, the total for the same filters, and the window that chose it."""
+
+    results: list[ModelT]
+    total: int
+    limit: int
+    offset: int
 
 
 class Repository(Generic[ModelT]):
@@ -33,14 +44,14 @@ class Repository(Generic[ModelT]):
         order_by: Sequence[ColumnElement[Any] | InstrumentedAttribute[Any]] = (),
         limit: int,
         offset: int,
-    ) -> tuple[list[ModelT], int]:
+    ) -> ResultPage[ModelT]:
         """One page of rows and the total count for the same filters."""
         query = self._select().where(*conditions)
         total = await self.session.scalar(
             select(func.count()).select_from(query.order_by(None).subquery())
         )
         rows = await self.session.scalars(query.order_by(*order_by).limit(limit).offset(offset))
-        return list(rows), total or 0
+        return ResultPage(list(rows), total or 0, limit, offset)
 
     async def create(self, **values: Any) -> ModelT:
         instance = self.model(**values)

@@ -5,8 +5,7 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.models.items import Item
-from app.repositories.base import Repository, sort_clause
-from app.schemas.items import ItemListParams
+from app.repositories.base import Repository, ResultPage, sort_clause
 
 SORT_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
     "created_at": Item.created_at,
@@ -19,17 +18,23 @@ class ItemRepository(Repository[Item]):
     model = Item
 
     async def search(
-        self, params: ItemListParams, *, owner_id: uuid.UUID | None
-    ) -> tuple[list[Item], int]:
-        """Items matching `params`; only `owner_id`'s items unless it is None (admins)."""
+        self,
+        *,
+        owner_id: uuid.UUID | None,
+        title_contains: str | None,
+        sort: str,
+        limit: int,
+        offset: int,
+    ) -> ResultPage[Item]:
+        """Items whose title contains `title_contains`; only `owner_id`'s unless it is None."""
         conditions: list[ColumnElement[bool]] = []
         if owner_id is not None:
             conditions.append(Item.owner_id == owner_id)
-        if params.q:
-            conditions.append(Item.title.icontains(params.q, autoescape=True))
+        if title_contains:
+            conditions.append(Item.title.icontains(title_contains, autoescape=True))
         return await self.list(
             conditions=conditions,
-            order_by=[sort_clause(params.sort, SORT_COLUMNS), Item.id],
-            limit=params.limit,
-            offset=params.offset,
+            order_by=[sort_clause(sort, SORT_COLUMNS), Item.id],
+            limit=limit,
+            offset=offset,
         )

@@ -3,7 +3,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, update
 
-from app.db.base import utcnow
+from app.core.clock import utcnow
 from app.models.refresh_tokens import RefreshToken
 from app.repositories.base import Repository
 

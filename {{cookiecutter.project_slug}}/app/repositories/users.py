@@ -3,9 +3,8 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import InstrumentedAttribute
 
-from app.models.users import User
-from app.repositories.base import Repository, sort_clause
-from app.schemas.users import UserListParams
+from app.models.users import Role, User
+from app.repositories.base import Repository, ResultPage, sort_clause
 
 SORT_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
     "created_at": User.created_at,
@@ -19,17 +18,27 @@ class UserRepository(Repository[User]):
     async def get_by_email(self, email: str) -> User | None:
         return await self.get_by(User.email == email)
 
-    async def search(self, params: UserListParams) -> tuple[list[User], int]:
+    async def search(
+        self,
+        *,
+        email_contains: str | None,
+        role: Role | None,
+        is_active: bool | None,
+        sort: str,
+        limit: int,
+        offset: int,
+    ) -> ResultPage[User]:
+        """Users matching every filter given; a None filter matches everyone."""
         conditions: list[ColumnElement[bool]] = []
-        if params.email:
-            conditions.append(User.email.icontains(params.email, autoescape=True))
-        if params.role is not None:
-            conditions.append(User.role == params.role)
-        if params.is_active is not None:
-            conditions.append(User.is_active.is_(params.is_active))
+        if email_contains:
+            conditions.append(User.email.icontains(email_contains, autoescape=True))
+        if role is not None:
+            conditions.append(User.role == role)
+        if is_active is not None:
+            conditions.append(User.is_active.is_(is_active))
         return await self.list(
             conditions=conditions,
-            order_by=[sort_clause(params.sort, SORT_COLUMNS), User.id],
-            limit=params.limit,
-            offset=params.offset,
+            order_by=[sort_clause(sort, SORT_COLUMNS), User.id],
+            limit=limit,
+            offset=offset,
         )

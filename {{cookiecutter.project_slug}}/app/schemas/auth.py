@@ -3,7 +3,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.security import MAX_TOKEN_LENGTH
-from app.schemas.common import InputModel
+from app.schemas.inputs import InputModel
 from app.schemas.users import Email, Password
 
 # Login refuses junk early but still answers 401 (not 422) to any password a person might type;

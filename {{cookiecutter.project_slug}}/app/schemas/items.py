@@ -4,7 +4,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.schemas.common import InputModel, PageParams, PatchModel
+from app.schemas.inputs import InputModel, PatchModel
+from app.schemas.pagination import PageParams
 
 Title = Annotated[str, Field(min_length=1, max_length=200, examples=["Buy milk"])]
 Description = Annotated[str, Field(max_length=5000, examples=["Two litres, semi-skimmed"])]

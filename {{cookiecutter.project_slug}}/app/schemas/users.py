@@ -8,7 +8,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, mod
 
 from app.core.security import MAX_PASSWORD_BYTES
 from app.models.users import Role
-from app.schemas.common import InputModel, PageParams, PatchModel
+from app.schemas.inputs import InputModel, PatchModel
+from app.schemas.pagination import PageParams
 
 MIN_PASSWORD_LENGTH = 8
 

@@ -5,6 +5,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.clock import utcnow
 from app.core.config import Settings
 from app.core.exceptions import ConflictError, UnauthorizedError
 from app.core.security import (
@@ -15,7 +16,6 @@ from app.core.security import (
     hash_token,
     verify_password,
 )
-from app.db.base import utcnow
 from app.models.refresh_tokens import RefreshToken
 from app.models.users import User
 from app.repositories.refresh_tokens import RefreshTokenRepository
@@ -70,6 +70,23 @@ class AuthService:
             raise UnauthorizedError(BAD_REFRESH_TOKEN)
         record.revoked_at = utcnow()
         return await self._issue_pair(user, family_id=record.family_id)
+
+    async def user_for_access_token(self, token: str | None) -> User:
+        """The user a valid access token names; 401 for a missing, bad, orphaned or outdated one.
+
+        Outdated: issued before the user's last logout-all, password change or deactivation.
+        """
+        if not token:
+            raise UnauthorizedError("Not authenticated")
+        try:
+            claims = decode_token(token, "access", self.settings)
+            user_id = uuid.UUID(claims.subject)
+        except (InvalidTokenError, ValueError) as exc:
+            raise UnauthorizedError() from exc
+        user = await self.users.get(user_id)
+        if user is None or claims.version != user.token_version:
+            raise UnauthorizedError()
+        return user
 
     async def logout(self, refresh_token: str) -> None:
         record = await self._valid_record(refresh_token)

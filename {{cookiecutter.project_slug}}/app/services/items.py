@@ -7,9 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.exceptions import NotFoundError
 from app.models.items import Item
 from app.models.users import Role, User
+from app.repositories.base import ResultPage
 from app.repositories.items import ItemRepository
-from app.schemas.common import Page
-from app.schemas.items import ItemCreate, ItemListParams, ItemRead, ItemUpdate
+from app.schemas.items import ItemCreate, ItemListParams, ItemUpdate
 
 
 class ItemService:
@@ -19,11 +19,14 @@ class ItemService:
     async def create(self, owner: User, data: ItemCreate) -> Item:
         return await self.items.create(owner_id=owner.id, **data.model_dump())
 
-    async def list(self, user: User, params: ItemListParams) -> Page[ItemRead]:
-        owner_filter = None if user.role == Role.ADMIN else user.id
-        rows, total = await self.items.search(params, owner_id=owner_filter)
-        items = [ItemRead.model_validate(row) for row in rows]
-        return Page(items=items, total=total, limit=params.limit, offset=params.offset)
+    async def list(self, user: User, params: ItemListParams) -> ResultPage[Item]:
+        return await self.items.search(
+            owner_id=None if user.role == Role.ADMIN else user.id,
+            title_contains=params.q,
+            sort=params.sort,
+            limit=params.limit,
+            offset=params.offset,
+        )
 
     async def get(self, user: User, item_id: uuid.UUID) -> Item:
         """Another user's item is reported missing, not forbidden: its existence is not leaked."""

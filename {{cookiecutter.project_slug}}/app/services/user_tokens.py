@@ -15,11 +15,11 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.clock import utcnow
 from app.core.config import Settings
 from app.core.email import Email
 from app.core.exceptions import BadRequestError
 from app.core.security import MAX_TOKEN_LENGTH, hash_token
-from app.db.base import utcnow
 from app.models.user_tokens import TokenPurpose, UserToken
 from app.models.users import User
 from app.repositories.user_tokens import UserTokenRepository

@@ -8,10 +8,10 @@ from app.core.config import Settings
 from app.core.exceptions import BadRequestError, ConflictError, NotFoundError
 from app.core.security import hash_password, verify_password
 from app.models.users import Role, User
+from app.repositories.base import ResultPage
 from app.repositories.refresh_tokens import RefreshTokenRepository
 from app.repositories.users import UserRepository
-from app.schemas.common import Page
-from app.schemas.users import UserListParams, UserRead, UserUpdateAdmin, UserUpdateMe
+from app.schemas.users import UserListParams, UserUpdateAdmin, UserUpdateMe
 from app.services.auth import end_all_sessions
 
 
@@ -38,10 +38,15 @@ class UserService:
             await end_all_sessions(user, self.users, self.tokens)
         return await self.users.update(user, **changes)
 
-    async def list(self, params: UserListParams) -> Page[UserRead]:
-        rows, total = await self.users.search(params)
-        items = [UserRead.model_validate(row) for row in rows]
-        return Page(items=items, total=total, limit=params.limit, offset=params.offset)
+    async def list(self, params: UserListParams) -> ResultPage[User]:
+        return await self.users.search(
+            email_contains=params.email,
+            role=params.role,
+            is_active=params.is_active,
+            sort=params.sort,
+            limit=params.limit,
+            offset=params.offset,
+        )
 
     async def get(self, user_id: uuid.UUID) -> User:
         user = await self.users.get(user_id)

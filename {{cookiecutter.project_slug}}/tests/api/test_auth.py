@@ -3,11 +3,7 @@ from httpx import AsyncClient
 
 from app.models.users import User
 from tests.conftest import PASSWORD, assert_error
-
-REGISTER = "/api/v1/auth/register"
-LOGIN = "/api/v1/auth/login"
-REFRESH = "/api/v1/auth/refresh"
-LOGOUT = "/api/v1/auth/logout"
+from tests.urls import LOGIN, LOGOUT, LOGOUT_ALL, ME, REFRESH, REGISTER, USERS
 
 
 async def login(client: AsyncClient, email: str, password: str = PASSWORD) -> dict[str, str]:
@@ -69,9 +65,7 @@ async def test_login_returns_a_token_pair(client: AsyncClient, user: User) -> No
     body = await login(client, "User@Example.com")
     assert body["token_type"] == "bearer"
     assert body["expires_in"] == 15 * 60
-    me = await client.get(
-        "/api/v1/users/me", headers={"Authorization": f"Bearer {body['access_token']}"}
-    )
+    me = await client.get(ME, headers={"Authorization": f"Bearer {body['access_token']}"})
     assert me.status_code == 200
     assert me.json()["email"] == "user@example.com"
 
@@ -97,7 +91,7 @@ async def test_bad_credentials_are_401_with_the_same_message(
 async def test_login_of_a_deactivated_user_is_401(
     client: AsyncClient, user: User, admin_headers: dict[str, str]
 ) -> None:
-    await client.patch(f"/api/v1/users/{user.id}", json={"is_active": False}, headers=admin_headers)
+    await client.patch(f"{USERS}/{user.id}", json={"is_active": False}, headers=admin_headers)
     response = await client.post(LOGIN, data={"username": user.email, "password": PASSWORD})
     assert response.status_code == 401
 
@@ -106,6 +100,13 @@ async def test_login_without_form_fields_is_422(client: AsyncClient) -> None:
     response = await client.post(LOGIN, data={"username": "x@example.com"})
     assert response.status_code == 422
     assert_error(response.json(), "VALIDATION_ERROR")
+
+
+async def test_json_login_names_each_missing_form_field_once(client: AsyncClient) -> None:
+    response = await client.post(LOGIN, json={"username": "x@example.com", "password": PASSWORD})
+    assert response.status_code == 422
+    locations = [detail["loc"] for detail in response.json()["error"]["details"]]
+    assert locations == [["body", "username"], ["body", "password"]]
 
 
 async def test_refresh_rotates_and_refuses_the_old_token(client: AsyncClient, user: User) -> None:
@@ -153,7 +154,7 @@ async def test_logout_all_ends_every_session(client: AsyncClient, user: User) ->
     laptop = await login(client, user.email)
     phone = await login(client, user.email)
     headers = {"Authorization": f"Bearer {laptop['access_token']}"}
-    response = await client.post("/api/v1/auth/logout-all", headers=headers)
+    response = await client.post(LOGOUT_ALL, headers=headers)
     assert response.status_code == 204
     for tokens in (laptop, phone):
         after = await client.post(REFRESH, json={"refresh_token": tokens["refresh_token"]})
@@ -161,17 +162,17 @@ async def test_logout_all_ends_every_session(client: AsyncClient, user: User) ->
 
 
 async def test_logout_all_needs_authentication(client: AsyncClient) -> None:
-    response = await client.post("/api/v1/auth/logout-all")
+    response = await client.post(LOGOUT_ALL)
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
 
 
 async def test_password_with_a_nul_character_is_refused_not_a_crash(client: AsyncClient) -> None:
     body = {"email": "nul@example.com", "password": "abc\x00defghij"}
-    registered = await client.post("/api/v1/auth/register", json=body)
+    registered = await client.post(REGISTER, json=body)
     assert registered.status_code == 422
     login = await client.post(
-        "/api/v1/auth/login", data={"username": "nul@example.com", "password": "abc\x00defghij"}
+        LOGIN, data={"username": "nul@example.com", "password": "abc\x00defghij"}
     )
     # The login form refuses NUL like every other input model: a 422, never a bcrypt crash.
     assert login.status_code == 422

@@ -11,10 +11,17 @@ from app.api.deps import SessionDep
 from app.models.refresh_tokens import RefreshToken
 from app.models.users import User
 from tests.conftest import PASSWORD, assert_error
+from tests.urls import API_PREFIX, LOGIN, ME, REGISTER
 
 
 async def test_unknown_route_is_404_in_the_envelope(client: AsyncClient) -> None:
-    response = await client.get("/api/v1/nothing-here")
+    response = await client.get(f"{API_PREFIX}/nothing-here")
+    assert response.status_code == 404
+    assert_error(response.json(), "NOT_FOUND")
+
+
+async def test_a_trailing_slash_is_404_in_the_envelope_not_a_redirect(client: AsyncClient) -> None:
+    response = await client.get(f"{ME}/")
     assert response.status_code == 404
     assert_error(response.json(), "NOT_FOUND")
 
@@ -29,7 +36,7 @@ async def test_malformed_json_is_422_in_the_envelope(
     client: AsyncClient, user_headers: dict[str, str]
 ) -> None:
     response = await client.patch(
-        "/api/v1/users/me",
+        ME,
         content=b'{"full_name": ',
         headers={**user_headers, "Content-Type": "application/json"},
     )
@@ -45,9 +52,9 @@ async def test_unexpected_exception_is_a_generic_500_with_request_id(
     async def explode() -> None:
         raise RuntimeError("secret internal detail: password=hunter2")
 
-    app.add_api_route("/api/v1/explode", explode)
+    app.add_api_route(f"{API_PREFIX}/explode", explode)
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
-        response = await client.get("/api/v1/explode")
+        response = await client.get(f"{API_PREFIX}/explode")
     assert response.status_code == 500
     body = response.json()
     assert_error(body, "INTERNAL_ERROR")
@@ -65,7 +72,7 @@ async def test_every_response_carries_a_request_id(client: AsyncClient) -> None:
 
 
 async def test_a_sane_caller_request_id_is_kept_and_echoed_in_errors(client: AsyncClient) -> None:
-    response = await client.get("/api/v1/users/me", headers={"X-Request-ID": "trace-abc.123"})
+    response = await client.get(ME, headers={"X-Request-ID": "trace-abc.123"})
     assert response.headers["x-request-id"] == "trace-abc.123"
     assert response.json()["error"]["request_id"] == "trace-abc.123"
 
@@ -77,7 +84,7 @@ async def test_an_unsafe_caller_request_id_is_replaced(client: AsyncClient) -> N
 
 
 async def test_security_headers_are_on_every_response(client: AsyncClient) -> None:
-    for response in (await client.get("/health/live"), await client.get("/api/v1/users/me")):
+    for response in (await client.get("/health/live"), await client.get(ME)):
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["x-frame-options"] == "DENY"
         assert response.headers["referrer-policy"] == "no-referrer"
@@ -96,7 +103,7 @@ async def test_oversized_body_is_413_in_the_envelope(app_factory: Callable[..., 
     app = app_factory(max_body_bytes=1024)
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
         response = await client.post(
-            "/api/v1/auth/register", json={"email": "a@example.com", "password": "x" * 5000}
+            REGISTER, json={"email": "a@example.com", "password": "x" * 5000}
         )
     assert response.status_code == 413
     assert_error(response.json(), "PAYLOAD_TOO_LARGE")
@@ -113,7 +120,7 @@ async def test_streamed_oversized_body_without_length_is_413(
 
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
         response = await client.post(
-            "/api/v1/auth/register", content=chunks(), headers={"Content-Type": "application/json"}
+            REGISTER, content=chunks(), headers={"Content-Type": "application/json"}
         )
     assert response.status_code == 413
     assert_error(response.json(), "PAYLOAD_TOO_LARGE")
@@ -125,11 +132,8 @@ async def test_default_rate_limit_applies_to_routes_under_api_v1(
     # users/me carries no limit of its own: the router-level default must still count it.
     app = app_factory(rate_limit_default="3/minute")
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
-        statuses = [
-            (await client.get("/api/v1/users/me", headers=user_headers)).status_code
-            for _ in range(4)
-        ]
-        limited = await client.get("/api/v1/users/me", headers=user_headers)
+        statuses = [(await client.get(ME, headers=user_headers)).status_code for _ in range(4)]
+        limited = await client.get(ME, headers=user_headers)
     assert statuses == [200, 200, 200, 429]
     assert limited.status_code == 429
     assert_error(limited.json(), "RATE_LIMITED")
@@ -141,7 +145,7 @@ async def test_default_rate_limit_applies_to_routes_under_api_v1(
 async def test_successful_responses_carry_rate_limit_headers(
     client: AsyncClient, user_headers: dict[str, str]
 ) -> None:
-    response = await client.get("/api/v1/users/me", headers=user_headers)
+    response = await client.get(ME, headers=user_headers)
     assert response.headers["x-ratelimit-limit"] == "120"
     assert int(response.headers["x-ratelimit-remaining"]) == 119
 
@@ -152,9 +156,7 @@ async def test_login_has_a_stricter_limit_than_the_default(
     app = app_factory(rate_limit_auth="2/minute")
     form = {"username": "nobody@example.com", "password": PASSWORD}
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
-        statuses = [
-            (await client.post("/api/v1/auth/login", data=form)).status_code for _ in range(3)
-        ]
+        statuses = [(await client.post(LOGIN, data=form)).status_code for _ in range(3)]
     assert statuses == [401, 401, 429]
 
 
@@ -167,14 +169,10 @@ async def test_health_is_never_rate_limited(app_factory: Callable[..., FastAPI])
 
 async def test_cors_allows_configured_origin_only(client: AsyncClient) -> None:
     preflight = {"Access-Control-Request-Method": "GET"}
-    allowed = await client.options(
-        "/api/v1/users/me", headers={"Origin": "https://app.example.com", **preflight}
-    )
+    allowed = await client.options(ME, headers={"Origin": "https://app.example.com", **preflight})
     assert allowed.status_code == 200
     assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
-    refused = await client.options(
-        "/api/v1/users/me", headers={"Origin": "https://evil.example.com", **preflight}
-    )
+    refused = await client.options(ME, headers={"Origin": "https://evil.example.com", **preflight})
     assert refused.status_code == 400
     assert "access-control-allow-origin" not in refused.headers
 
@@ -189,7 +187,7 @@ async def test_docs_can_be_turned_off(app_factory: Callable[..., FastAPI]) -> No
 async def test_openapi_documents_the_error_envelope(client: AsyncClient) -> None:
     schema = (await client.get("/openapi.json")).json()
     assert "ErrorResponse" in schema["components"]["schemas"]
-    login = schema["paths"]["/api/v1/auth/login"]["post"]
+    login = schema["paths"][LOGIN]["post"]
     assert {"401", "422", "429"} <= set(login["responses"])
     for status, code in (
         ("401", "UNAUTHORIZED"),
@@ -222,11 +220,11 @@ async def test_database_unique_violation_is_409_and_foreign_key_violation_is_400
         )
         await session.flush()
 
-    app.add_api_route("/api/v1/duplicate", duplicate, methods=["POST"])
-    app.add_api_route("/api/v1/orphan", orphan, methods=["POST"])
+    app.add_api_route(f"{API_PREFIX}/duplicate", duplicate, methods=["POST"])
+    app.add_api_route(f"{API_PREFIX}/orphan", orphan, methods=["POST"])
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
-        conflict = await client.post("/api/v1/duplicate")
-        bad_reference = await client.post("/api/v1/orphan")
+        conflict = await client.post(f"{API_PREFIX}/duplicate")
+        bad_reference = await client.post(f"{API_PREFIX}/orphan")
     assert conflict.status_code == 409
     assert_error(conflict.json(), "CONFLICT")
     assert "twin@example.com" not in conflict.text

@@ -4,8 +4,7 @@ import pytest
 from httpx import AsyncClient
 
 from tests.conftest import assert_error
-
-ITEMS = "/api/v1/items"
+from tests.urls import ITEMS, ME
 
 
 async def create(
@@ -23,7 +22,7 @@ async def test_create_item_returns_it_with_owner_and_timestamps(
     item = await create(client, user_headers, "  Buy milk ", description="Two litres")
     assert item["title"] == "Buy milk"
     assert item["description"] == "Two litres"
-    me = (await client.get("/api/v1/users/me", headers=user_headers)).json()
+    me = (await client.get(ME, headers=user_headers)).json()
     assert item["owner_id"] == me["id"]
     assert set(item) == {"id", "title", "description", "owner_id", "created_at", "updated_at"}
 
@@ -62,7 +61,7 @@ async def test_users_see_only_their_own_items(
     await create(client, user_headers, "mine")
     await create(client, other_headers, "theirs")
     body = (await client.get(ITEMS, headers=user_headers)).json()
-    assert [item["title"] for item in body["items"]] == ["mine"]
+    assert [item["title"] for item in body["results"]] == ["mine"]
     assert body["total"] == 1
 
 
@@ -75,7 +74,7 @@ async def test_admin_sees_every_item(
     await create(client, user_headers, "a")
     await create(client, other_headers, "b")
     body = (await client.get(ITEMS, params={"sort": "title"}, headers=admin_headers)).json()
-    assert [item["title"] for item in body["items"]] == ["a", "b"]
+    assert [item["title"] for item in body["results"]] == ["a", "b"]
 
 
 async def test_list_filters_sorts_and_paginates(
@@ -90,7 +89,7 @@ async def test_list_filters_sorts_and_paginates(
     ).json()
     assert body["total"] == 2
     assert body["limit"] == 1
-    assert [item["title"] for item in body["items"]] == ["apple pie"]
+    assert [item["title"] for item in body["results"]] == ["apple pie"]
     second = (
         await client.get(
             ITEMS,
@@ -98,7 +97,7 @@ async def test_list_filters_sorts_and_paginates(
             headers=user_headers,
         )
     ).json()
-    assert [item["title"] for item in second["items"]] == ["apple crumble"]
+    assert [item["title"] for item in second["results"]] == ["apple crumble"]
 
 
 async def test_list_defaults_to_20_newest_first(
@@ -109,8 +108,8 @@ async def test_list_defaults_to_20_newest_first(
     body = (await client.get(ITEMS, headers=user_headers)).json()
     assert body["limit"] == 20
     assert body["total"] == 22
-    assert len(body["items"]) == 20
-    assert body["items"][0]["title"] == "item 21"
+    assert len(body["results"]) == 20
+    assert body["results"][0]["title"] == "item 21"
 
 
 @pytest.mark.parametrize(
@@ -131,7 +130,7 @@ async def test_search_treats_wildcards_literally(
     await create(client, user_headers, "100% done")
     await create(client, user_headers, "plain")
     body = (await client.get(ITEMS, params={"q": "%"}, headers=user_headers)).json()
-    assert [item["title"] for item in body["items"]] == ["100% done"]
+    assert [item["title"] for item in body["results"]] == ["100% done"]
 
 
 async def test_read_update_delete_own_item(

@@ -5,9 +5,7 @@ from httpx import AsyncClient
 
 from app.models.users import User
 from tests.conftest import PASSWORD, assert_error
-
-ME = "/api/v1/users/me"
-USERS = "/api/v1/users"
+from tests.urls import LOGIN, ME, REFRESH, USERS
 
 
 async def test_me_returns_the_current_user(
@@ -93,26 +91,18 @@ async def test_password_change_with_wrong_current_password_is_400(
 
 
 async def test_password_change_works_and_ends_sessions(client: AsyncClient, user: User) -> None:
-    login = await client.post(
-        "/api/v1/auth/login", data={"username": user.email, "password": PASSWORD}
-    )
+    login = await client.post(LOGIN, data={"username": user.email, "password": PASSWORD})
     tokens = login.json()
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     response = await client.patch(
         ME, json={"password": "a brand new one", "current_password": PASSWORD}, headers=headers
     )
     assert response.status_code == 200
-    refresh = await client.post(
-        "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
-    )
+    refresh = await client.post(REFRESH, json={"refresh_token": tokens["refresh_token"]})
     assert refresh.status_code == 401
-    old = await client.post(
-        "/api/v1/auth/login", data={"username": user.email, "password": PASSWORD}
-    )
+    old = await client.post(LOGIN, data={"username": user.email, "password": PASSWORD})
     assert old.status_code == 401
-    new = await client.post(
-        "/api/v1/auth/login", data={"username": user.email, "password": "a brand new one"}
-    )
+    new = await client.post(LOGIN, data={"username": user.email, "password": "a brand new one"})
     assert new.status_code == 200
 
 
@@ -125,20 +115,20 @@ async def test_admin_lists_users_with_pagination(
     assert body["total"] == 3
     assert body["limit"] == 2
     assert body["offset"] == 0
-    assert [u["email"] for u in body["items"]] == ["admin@example.com", "other@example.com"]
+    assert [u["email"] for u in body["results"]] == ["admin@example.com", "other@example.com"]
     rest = await client.get(
         USERS, params={"limit": 2, "offset": 2, "sort": "email"}, headers=admin_headers
     )
-    assert [u["email"] for u in rest.json()["items"]] == ["user@example.com"]
+    assert [u["email"] for u in rest.json()["results"]] == ["user@example.com"]
 
 
 async def test_admin_filters_users(
     client: AsyncClient, admin_headers: dict[str, str], user: User
 ) -> None:
     by_role = await client.get(USERS, params={"role": "admin"}, headers=admin_headers)
-    assert [u["email"] for u in by_role.json()["items"]] == ["admin@example.com"]
+    assert [u["email"] for u in by_role.json()["results"]] == ["admin@example.com"]
     by_email = await client.get(USERS, params={"email": "USER@"}, headers=admin_headers)
-    assert [u["email"] for u in by_email.json()["items"]] == ["user@example.com"]
+    assert [u["email"] for u in by_email.json()["results"]] == ["user@example.com"]
 
 
 @pytest.mark.parametrize(

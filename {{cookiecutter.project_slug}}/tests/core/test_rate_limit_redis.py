@@ -12,6 +12,8 @@ import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
+from tests.urls import ME
+
 REDIS_START_SECONDS = 10.0
 
 
@@ -42,7 +44,7 @@ async def test_two_app_instances_share_one_counter(
     second = app_factory(rate_limit_default="3/minute", rate_limit_key_prefix=prefix)
     async with client_for(first) as one, client_for(second) as two:
         statuses = [
-            (await client.get("/api/v1/users/me", headers=user_headers)).status_code
+            (await client.get(ME, headers=user_headers)).status_code
             for client in (one, two, one, two)
         ]
     assert statuses == [200, 200, 200, 429]
@@ -55,8 +57,7 @@ async def test_services_with_different_key_prefixes_count_apart(
     second = app_factory(rate_limit_default="1/minute")
     async with client_for(first) as one, client_for(second) as two:
         statuses = [
-            (await client.get("/api/v1/users/me", headers=user_headers)).status_code
-            for client in (one, two)
+            (await client.get(ME, headers=user_headers)).status_code for client in (one, two)
         ]
     assert statuses == [200, 200]
 
@@ -76,7 +77,7 @@ async def test_requests_are_served_unlimited_with_a_warning_when_redis_is_down(
         redis_url=f"redis://127.0.0.1:{closed_port()}/0", rate_limit_default="1/minute"
     )
     async with client_for(app) as client:
-        responses = [await client.get("/api/v1/users/me", headers=user_headers) for _ in range(3)]
+        responses = [await client.get(ME, headers=user_headers) for _ in range(3)]
     assert [response.status_code for response in responses] == [200, 200, 200]
     assert "x-ratelimit-limit" not in responses[0].headers
     assert "Rate-limit storage failed, request let through" in capsys.readouterr().err
@@ -133,7 +134,7 @@ async def test_limits_and_readiness_come_back_by_themselves_after_a_redis_outage
 ) -> None:
     port = closed_port()
     app = app_factory(redis_url=f"redis://127.0.0.1:{port}/0", rate_limit_default="2/minute")
-    me = "/api/v1/users/me"
+    me = ME
     async with client_for(app) as client:
         with redis_server(port):
             before = await client.get(me, headers=user_headers)

@@ -19,7 +19,9 @@ from sqlalchemy.engine import make_url
 
 from app.core.config import Settings
 from app.main import create_app
-from tests.conftest import PASSWORD, PROJECT_ROOT, make_test_settings, reset_database
+from tests.conftest import PASSWORD, PROJECT_ROOT, reset_database
+from tests.settings import make_test_settings
+from tests.urls import LOGIN, REGISTER
 
 SECRET_KEY = "reliability-tests-secret-key-0123456789abcdef"
 SERVER_START_SECONDS = 20.0
@@ -51,11 +53,9 @@ def _client(app: FastAPI) -> AsyncClient:
 
 async def register_and_login(client: AsyncClient, email: str) -> dict[str, str]:
     """Creates an account and returns its token pair."""
-    created = await client.post(
-        "/api/v1/auth/register", json={"email": email, "password": PASSWORD}
-    )
+    created = await client.post(REGISTER, json={"email": email, "password": PASSWORD})
     assert created.status_code == 201, created.text
-    login = await client.post("/api/v1/auth/login", data={"username": email, "password": PASSWORD})
+    login = await client.post(LOGIN, data={"username": email, "password": PASSWORD})
     assert login.status_code == 200, login.text
     tokens: dict[str, str] = login.json()
     return tokens
@@ -86,18 +86,25 @@ def _wait_until_up(server: LiveServer) -> None:
     raise TimeoutError(f"{server.base_url} did not come up in {SERVER_START_SECONDS}s")
 
 
+def as_environment(settings: Settings) -> dict[str, str]:
+    """Every setting as a variable: a server started with them reads nothing of the developer's
+    environment or .env (variables win over .env)."""
+    values = settings.model_dump(mode="json") | {"log_json": settings.json_logs}
+    return {name.upper(): _as_variable(value) for name, value in values.items()}
+
+
+def _as_variable(value: object) -> str:
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def start_server(settings: Settings, log: Path) -> LiveServer:
     """One uvicorn process on a free loopback port, configured through the environment."""
     port = _free_port()
-    env = {
-        **os.environ,
-        "ENVIRONMENT": "test",
-        "DATABASE_URL": settings.database_url,
-        "SECRET_KEY": settings.secret_key,
-        "BCRYPT_ROUNDS": str(settings.bcrypt_rounds),
-        "RATE_LIMIT_ENABLED": "false",
-        "ACCESS_LOG": "false",
-    }
+    env = {**os.environ, **as_environment(settings)}
     command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
     with log.open("wb") as out:
         process = subprocess.Popen(

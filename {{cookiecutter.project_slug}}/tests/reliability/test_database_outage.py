@@ -13,6 +13,8 @@ from app.main import create_app
 from tests.conftest import PASSWORD, assert_error
 from tests.reliability.conftest import _client, register_and_login
 from tests.reliability.proxy import TcpProxy
+from tests.settings import changed_settings
+from tests.urls import LOGIN, ME, REGISTER
 
 WRITES_DURING_CUT = 20
 
@@ -30,13 +32,11 @@ async def proxy(reliability_settings: Settings) -> AsyncIterator[TcpProxy]:
 async def client(reliability_settings: Settings, proxy: TcpProxy) -> AsyncIterator[AsyncClient]:
     """One app instance for the whole outage: it must recover without a restart."""
     url = make_url(reliability_settings.database_url).set(host="127.0.0.1", port=proxy.port)
-    settings = Settings(
-        **{
-            **reliability_settings.model_dump(),
-            "database_url": url.render_as_string(hide_password=False),
-            "db_connect_timeout_seconds": 2.0,
-            "db_command_timeout_seconds": 5.0,
-        }
+    settings = changed_settings(
+        reliability_settings,
+        database_url=url.render_as_string(hide_password=False),
+        db_connect_timeout_seconds=2.0,
+        db_command_timeout_seconds=5.0,
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app), _client(app) as client:
@@ -50,11 +50,11 @@ def assert_unavailable(response: Response) -> None:
 
 
 async def register(client: AsyncClient, email: str) -> Response:
-    return await client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
+    return await client.post(REGISTER, json={"email": email, "password": PASSWORD})
 
 
 async def can_log_in(client: AsyncClient, email: str) -> bool:
-    login = await client.post("/api/v1/auth/login", data={"username": email, "password": PASSWORD})
+    login = await client.post(LOGIN, data={"username": email, "password": PASSWORD})
     return login.status_code == 200
 
 
@@ -70,13 +70,13 @@ async def test_outage_answers_503_then_recovers_without_restart(
     assert ready.status_code == 503
     assert ready.json()["checks"]["database"] == "unavailable"
     for _ in range(3):  # pooled (now dead) connections first, then failed new connections
-        assert_unavailable(await client.get("/api/v1/users/me", headers=auth))
+        assert_unavailable(await client.get(ME, headers=auth))
     assert_unavailable(await register(client, lost_email))
     assert (await client.get("/health/live")).status_code == 200
 
     proxy.restore()
     assert (await client.get("/health/ready")).status_code == 200
-    me = await client.get("/api/v1/users/me", headers=auth)
+    me = await client.get(ME, headers=auth)
     assert me.status_code == 200, me.text
     # The write refused during the outage left nothing behind: the account does not exist.
     assert not await can_log_in(client, lost_email)

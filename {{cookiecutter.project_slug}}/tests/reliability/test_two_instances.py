@@ -8,6 +8,7 @@ from httpx import AsyncClient
 
 from tests.conftest import assert_error
 from tests.reliability.conftest import LiveServer, register_and_login
+from tests.urls import LOGOUT, REFRESH
 
 
 @pytest.fixture
@@ -29,9 +30,9 @@ async def test_a_refresh_token_revoked_on_one_instance_is_refused_by_the_other(
     one, other = clients
     tokens = await register_and_login(one, f"twin-{uuid.uuid4().hex[:8]}@example.com")
     body = {"refresh_token": tokens["refresh_token"]}
-    assert (await one.post("/api/v1/auth/logout", json=body)).status_code == 204
+    assert (await one.post(LOGOUT, json=body)).status_code == 204
 
-    refused = await other.post("/api/v1/auth/refresh", json=body)
+    refused = await other.post(REFRESH, json=body)
     assert refused.status_code == 401
     assert_error(refused.json(), "UNAUTHORIZED")
 
@@ -42,5 +43,5 @@ async def test_a_token_rotated_on_one_instance_cannot_be_replayed_on_the_other(
     one, other = clients
     tokens = await register_and_login(one, f"rotate-{uuid.uuid4().hex[:8]}@example.com")
     body = {"refresh_token": tokens["refresh_token"]}
-    assert (await one.post("/api/v1/auth/refresh", json=body)).status_code == 200
-    assert (await other.post("/api/v1/auth/refresh", json=body)).status_code == 401
+    assert (await one.post(REFRESH, json=body)).status_code == 200
+    assert (await other.post(REFRESH, json=body)).status_code == 401

@@ -8,7 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.models.users import User
 from app.repositories.refresh_tokens import RefreshTokenRepository
 from app.repositories.users import UserRepository
-from app.schemas.users import UserListParams
 
 
 async def test_get_by_email_finds_the_user(session: AsyncSession, user: User) -> None:
@@ -26,9 +25,11 @@ async def test_email_is_unique_in_the_database(session: AsyncSession, user: User
 async def test_search_counts_all_matches_but_returns_one_page(
     session: AsyncSession, user: User, other_user: User, admin: User
 ) -> None:
-    rows, total = await UserRepository(session).search(UserListParams(limit=1, sort="email"))
-    assert total == 3
-    assert [row.email for row in rows] == ["admin@example.com"]
+    page = await UserRepository(session).search(
+        email_contains=None, role=None, is_active=None, sort="email", limit=1, offset=0
+    )
+    assert page.total == 3
+    assert [row.email for row in page.results] == ["admin@example.com"]
 
 
 async def test_delete_expired_keeps_live_and_revoked_unexpired_tokens(

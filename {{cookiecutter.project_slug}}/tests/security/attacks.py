@@ -13,14 +13,7 @@ from httpx import AsyncClient, Response
 from app.core.config import Settings
 from app.models.users import User
 from tests.conftest import PASSWORD, assert_error
-
-LOGIN = "/api/v1/auth/login"
-REGISTER = "/api/v1/auth/register"
-REFRESH = "/api/v1/auth/refresh"
-LOGOUT = "/api/v1/auth/logout"
-LOGOUT_ALL = "/api/v1/auth/logout-all"
-ME = "/api/v1/users/me"
-USERS = "/api/v1/users"
+from tests.urls import LOGIN
 
 
 def _b64(data: bytes) -> str:

@@ -9,8 +9,8 @@ from httpx import ASGITransport, AsyncClient, Response
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.clock import utcnow
 from app.core.config import Settings
-from app.db.base import utcnow
 from app.models.user_tokens import UserToken
 from app.models.users import User
 from tests.conftest import PASSWORD, assert_error, make_user

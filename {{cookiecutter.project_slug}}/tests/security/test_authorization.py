@@ -12,13 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.models.users import Role, User
 from tests.conftest import PASSWORD, auth_headers, make_user
-from tests.security.attacks import (
-    ME,
-    REGISTER,
-    USERS,
-    assert_invalid_field,
-    assert_refused,
-)
+from tests.security.attacks import assert_invalid_field, assert_refused
+from tests.urls import ME, REGISTER, USERS
 
 
 @pytest.mark.parametrize(

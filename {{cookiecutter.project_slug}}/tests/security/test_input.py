@@ -8,17 +8,8 @@ from httpx import ASGITransport, AsyncClient
 
 from app.models.users import User
 from tests.conftest import PASSWORD
-from tests.security.attacks import (
-    LOGIN,
-    ME,
-    REFRESH,
-    REGISTER,
-    USERS,
-    assert_invalid_field,
-    assert_refused,
-    assert_unauthorized,
-    login,
-)
+from tests.security.attacks import assert_invalid_field, assert_refused, assert_unauthorized, login
+from tests.urls import LOGIN, ME, REFRESH, REGISTER, USERS
 
 SQL_INJECTIONS = ["' OR '1'='1", "x'; DROP TABLE users; --", "%' UNION SELECT hashed_password --"]
 

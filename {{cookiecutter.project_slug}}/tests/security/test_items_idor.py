@@ -7,8 +7,7 @@ import pytest
 from httpx import AsyncClient
 
 from tests.security.attacks import assert_invalid_field, assert_refused
-
-ITEMS = "/api/v1/items"
+from tests.urls import ITEMS
 
 
 @pytest.fixture

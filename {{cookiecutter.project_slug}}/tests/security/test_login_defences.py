@@ -16,7 +16,8 @@ from passlib.context import CryptContext
 
 from app.models.users import User
 from tests.conftest import PASSWORD
-from tests.security.attacks import LOGIN, REGISTER, assert_refused, assert_unauthorized
+from tests.security.attacks import assert_refused, assert_unauthorized
+from tests.urls import LOGIN, REGISTER
 
 
 @asynccontextmanager

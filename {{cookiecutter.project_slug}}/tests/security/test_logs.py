@@ -16,7 +16,8 @@ from app.models.users import User
 from app.schemas.auth import LoginForm
 from app.schemas.users import UserCreate
 from tests.conftest import PASSWORD
-from tests.security.attacks import LOGOUT_ALL, ME, REFRESH, bearer, login
+from tests.security.attacks import bearer, login
+from tests.urls import API_PREFIX, LOGIN, LOGOUT_ALL, ME, REFRESH
 
 careless = logging.getLogger("app.careless")
 NEW_PASSWORD = "another secret passphrase"
@@ -65,12 +66,12 @@ async def test_secrets_never_appear_in_logs(
         careless.info("token without a prefix: %s", request.headers["authorization"][7:])
         careless.info(f"token in an f-string: {request.headers['authorization'][7:]}")
 
-    app.add_api_route("/api/v1/sloppy", sloppy, methods=["POST"])
+    app.add_api_route(f"{API_PREFIX}/sloppy", sloppy, methods=["POST"])
     output = captured_output()
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
         tokens = await login(client, user.email)
         access = tokens["access_token"]
-        await client.post("/api/v1/sloppy", headers=bearer(access))
+        await client.post(f"{API_PREFIX}/sloppy", headers=bearer(access))
         await client.get(ME, headers=bearer(access + "tampered"))
         rotated = (
             await client.post(REFRESH, json={"refresh_token": tokens["refresh_token"]})
@@ -81,7 +82,7 @@ async def test_secrets_never_appear_in_logs(
         await client.post(LOGOUT_ALL, headers=bearer(access))
     logged = output.getvalue()
     assert "app.careless" in logged  # the sloppy lines were written, with values redacted
-    assert "/api/v1/auth/login" in logged  # access log is on
+    assert LOGIN in logged  # access log is on
     for secret in (
         PASSWORD,
         NEW_PASSWORD,

@@ -11,16 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.users import User
 from tests.conftest import PASSWORD
-from tests.security.attacks import (
-    LOGOUT,
-    LOGOUT_ALL,
-    ME,
-    REFRESH,
-    USERS,
-    assert_unauthorized,
-    bearer,
-    login,
-)
+from tests.security.attacks import assert_unauthorized, bearer, login
+from tests.urls import LOGIN, LOGOUT, LOGOUT_ALL, ME, REFRESH, USERS
 
 NEW_PASSWORD = "a completely new passphrase"
 
@@ -109,7 +101,5 @@ async def test_deactivated_user_cannot_log_in(
 ) -> None:
     user.is_active = False
     await session.commit()
-    response = await client.post(
-        "/api/v1/auth/login", data={"username": user.email, "password": PASSWORD}
-    )
+    response = await client.post(LOGIN, data={"username": user.email, "password": PASSWORD})
     assert_unauthorized(response, "Incorrect email or password")

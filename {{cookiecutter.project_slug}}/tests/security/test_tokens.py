@@ -10,16 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.models.users import User
-from tests.security.attacks import (
-    ME,
-    REFRESH,
-    access_claims,
-    assert_unauthorized,
-    bearer,
-    login,
-    sign,
-    unsigned,
-)
+from tests.security.attacks import access_claims, assert_unauthorized, bearer, login, sign, unsigned
+from tests.urls import ME, REFRESH
 
 HS256 = {"alg": "HS256", "typ": "JWT"}
 OTHER_KEY = "an-attacker-chosen-key-that-is-long-enough"

@@ -8,7 +8,8 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
 
 from app.api.deps import SessionDep
-from tests.security.attacks import ME, assert_refused
+from tests.security.attacks import assert_refused
+from tests.urls import API_PREFIX, ME
 
 PREFLIGHT = {"Access-Control-Request-Method": "GET"}
 EVIL = "https://evil.example.net"
@@ -50,7 +51,7 @@ async def test_wildcard_origin_never_comes_with_credentials(
 
 @pytest.mark.parametrize(
     ("method", "path", "status"),
-    [("GET", ME, 401), ("GET", "/api/v1/nowhere", 404), ("OPTIONS", ME, 400)],
+    [("GET", ME, 401), ("GET", f"{API_PREFIX}/nowhere", 404), ("OPTIONS", ME, 400)],
 )
 async def test_security_headers_are_on_error_responses_too(
     client: AsyncClient, method: str, path: str, status: int
@@ -72,9 +73,9 @@ async def test_database_error_never_leaks_sql_or_a_trace_even_with_debug(
     async def broken(session: SessionDep) -> None:
         await session.execute(text("SELECT no_such_column FROM users WHERE email = 'probe'"))
 
-    app.add_api_route("/api/v1/broken", broken)
+    app.add_api_route(f"{API_PREFIX}/broken", broken)
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
-        response = await client.get("/api/v1/broken")
+        response = await client.get(f"{API_PREFIX}/broken")
     assert_refused(response, 500, "INTERNAL_ERROR")
     assert response.json()["error"]["message"] == "Internal server error"
     for leak in ("SELECT", "no_such_column", "Traceback", "sqlalchemy", "asyncpg"):

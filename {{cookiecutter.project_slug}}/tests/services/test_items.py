@@ -41,4 +41,4 @@ async def test_list_counts_only_the_users_items(
     await items.create(other_user, ItemCreate(title="b"))
     page = await items.list(user, ItemListParams())
     assert page.total == 1
-    assert page.items[0].title == "a"
+    assert page.results[0].title == "a"

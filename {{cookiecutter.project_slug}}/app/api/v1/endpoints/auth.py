@@ -1,29 +1,26 @@
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Form, status
+from fastapi import APIRouter, Depends, status
 
 from app.api.deps import (
     AccountEmailRequestDep,
     AuthServiceDep,
     EmailJobsDep,
     EmailVerificationServiceDep,
+    LoginFormDep,
     PasswordResetServiceDep,
     SignedInUser,
 )
-from app.core.rate_limit import auth_rate_limit, login_account_rate_limit
+from app.api.responses import error_responses
+from app.core.rate_limit import auth_rate_limit
 from app.schemas.auth import (
     Accepted,
-    LoginForm,
     PasswordResetConfirm,
     RefreshRequest,
     TokenPair,
     VerifyEmailRequest,
 )
-from app.schemas.common import error_responses
 from app.schemas.users import UserCreate, UserRead
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-LoginFormDep = Annotated[LoginForm, Form()]
 ACCEPTED = Accepted(message="If an account uses this address, an email is on its way.")
 
 
@@ -42,8 +39,8 @@ async def register(data: UserCreate, auth: AuthServiceDep, jobs: EmailJobsDep) -
 
 @router.post(
     "/login",
-    # Per address first, then per target account: both must have room left.
-    dependencies=[Depends(auth_rate_limit), Depends(login_account_rate_limit)],
+    # Per address first, then per target account (LoginFormDep): both must have room left.
+    dependencies=[Depends(auth_rate_limit)],
     responses=error_responses(401, 422, 429),
 )
 async def login(form: LoginFormDep, auth: AuthServiceDep) -> TokenPair:

@@ -4,8 +4,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from app.api.deps import CurrentUser, ItemServiceDep
-from app.schemas.common import Page, error_responses
+from app.api.responses import error_responses
 from app.schemas.items import ItemCreate, ItemListParams, ItemRead, ItemUpdate
+from app.schemas.pagination import Page
 
 router = APIRouter(prefix="/items", tags=["items"])
 
@@ -21,7 +22,7 @@ async def list_items(
     params: Annotated[ItemListParams, Query()], user: CurrentUser, items: ItemServiceDep
 ) -> Page[ItemRead]:
     """List your items (admins see every item), filtered by title and sorted."""
-    return await items.list(user, params)
+    return Page[ItemRead].model_validate(await items.list(user, params))
 
 
 @router.get("/{item_id}", responses=error_responses(401, 404, 422, 429))

@@ -4,7 +4,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from app.api.deps import AdminUser, CurrentUser, UserServiceDep
-from app.schemas.common import Page, error_responses
+from app.api.responses import error_responses
+from app.schemas.pagination import Page
 from app.schemas.users import UserListParams, UserRead, UserUpdateAdmin, UserUpdateMe
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -27,7 +28,7 @@ async def list_users(
     params: Annotated[UserListParams, Query()], _: AdminUser, users: UserServiceDep
 ) -> Page[UserRead]:
     """List users, filtered and sorted (admins only)."""
-    return await users.list(params)
+    return Page[UserRead].model_validate(await users.list(params))
 
 
 @router.get("/{user_id}", responses=error_responses(401, 403, 404, 422, 429))

@@ -1,0 +1,100 @@
+"""The one table of answer sets the template tests bake.
+
+Each row: a readable id, the suites that bake it, and the answers it changes from the defaults.
+Add a combination by appending a row. The project name, and with it each bake's folder and
+databases, comes from the id, so no two rows share a database; no name may contain "items".
+"""
+
+from typing import Any, NamedTuple
+
+DEFAULT_SUITE = "default"  # tests/test_default_bake.py and every test that needs the default bake
+MATRIX = "matrix"  # tests/test_matrix.py: lint, types and the baked suite of each answer
+AGENTS = "agents"  # tests/test_agent_files.py: the .claude/ files of each agent_files answer
+DEPLOYMENT = "deployment"  # tests/test_deployment.py: Dockerfile, compose and CI of each stack
+
+
+class Variant(NamedTuple):
+    id: str
+    suites: frozenset[str]
+    answers: dict[str, Any]
+
+    @property
+    def project_name(self) -> str:
+        # "no_items_agents_none" -> "Tpl Bare Agents None" -> database tpl_bare_agents_none_test
+        return "Tpl " + self.id.replace("no_items", "bare").replace("_", " ").title()
+
+    def bake_answers(self) -> dict[str, Any]:
+        return {"project_name": self.project_name, **self.answers}
+
+    def answer(self, name: str, default: Any) -> Any:
+        return self.answers.get(name, default)
+
+
+def row(id_: str, suites: str, **answers: Any) -> Variant:
+    return Variant(id_, frozenset(suites.split()), answers)
+
+
+VARIANTS = (
+    row("default", "default agents"),
+    row("sqlite", "matrix", database="sqlite"),
+    row("redis", "matrix", rate_limit_storage="redis"),
+    row("no_items", "matrix agents", example_resource=False),
+    row("agents_backend", "matrix agents", agent_files="backend"),
+    row("agents_none", "matrix agents", agent_files="none"),
+    row("no_docker", "matrix", docker=False),
+    row("no_ci", "matrix", ci="none"),
+    row("py312", "matrix", python_version="3.12"),
+    row("py313", "matrix", python_version="3.13"),
+    row("sqlite_redis", "matrix", database="sqlite", rate_limit_storage="redis"),
+    row("no_items_agents_backend", "matrix agents", example_resource=False, agent_files="backend"),
+    row("no_items_agents_none", "matrix agents", example_resource=False, agent_files="none"),
+    row("sqlite_no_docker", "matrix", database="sqlite", docker=False),
+    # taskiq needs Redis (the pre-gen hook refuses it without); with SQLite the API and the worker
+    # share one database file.
+    row("taskiq", "matrix agents", rate_limit_storage="redis", background_jobs="taskiq"),
+    row(
+        "sqlite_taskiq",
+        "matrix",
+        database="sqlite",
+        rate_limit_storage="redis",
+        background_jobs="taskiq",
+    ),
+    # Deployment rows spell out every answer the deployment files depend on.
+    row(
+        "deploy_pg",
+        "deployment",
+        database="postgresql",
+        rate_limit_storage="memory",
+        python_version="3.11",
+    ),
+    row(
+        "deploy_pg_redis",
+        "deployment",
+        database="postgresql",
+        rate_limit_storage="redis",
+        python_version="3.12",
+    ),
+    row(
+        "deploy_sqlite_redis",
+        "deployment",
+        database="sqlite",
+        rate_limit_storage="redis",
+        python_version="3.13",
+    ),
+    row(
+        "deploy_pg_taskiq",
+        "deployment",
+        database="postgresql",
+        rate_limit_storage="redis",
+        background_jobs="taskiq",
+        python_version="3.11",
+    ),
+)
+
+
+def variants_in(suite: str) -> list[Variant]:
+    return [variant for variant in VARIANTS if suite in variant.suites]
+
+
+def variant_named(id_: str) -> Variant:
+    return next(variant for variant in VARIANTS if variant.id == id_)

@@ -1,0 +1,66 @@
+"""Hermetic test settings: the environment and `.env` tune the developer's own service, never the
+suite. Only where the databases live is read from outside (TEST_DATABASE_URL or DATABASE_URL)."""
+{% if cookiecutter.background_jobs == "taskiq" %}
+import uuid
+{% endif %}
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from app.core.config import Environment, Settings
+
+
+class HermeticSettings(Settings):
+    """Settings from explicit values and the defaults in code, never from the environment or .env."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+class DatabaseLocation(BaseSettings):
+    """The only values the suite reads from outside: where the databases live."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = Settings.model_fields["database_url"].default
+    test_database_url: str = ""
+
+
+def database_url_for_tests() -> str:
+    location = DatabaseLocation()
+    return HermeticSettings(
+        database_url=location.database_url, test_database_url=location.test_database_url
+    ).resolved_test_database_url
+
+
+def make_test_settings(**overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "environment": Environment.TEST,
+        "database_url": database_url_for_tests(),
+        "bcrypt_rounds": 4,
+        "access_log": False,
+        "cors_origins": ["https://app.example.com"],
+        # Port 9 refuses at once; the `settings` fixture points it at the test SMTP server.
+        "email_backend": "smtp",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": 9,
+        "smtp_tls": "none",
+        "frontend_url": "https://app.example.com",
+{%- if cookiecutter.background_jobs == "taskiq" %}
+        # Never the project's own queue: a running `make worker` must not see test jobs.
+        "jobs_queue_name": f"{{ cookiecutter.project_slug }}-test-{uuid.uuid4().hex}",
+{%- endif %}
+    }
+    values.update(overrides)
+    return HermeticSettings(**values)  # type: ignore[arg-type]
+
+
+def changed_settings(settings: Settings, **changes: object) -> Settings:
+    """`settings` with `changes`, validated again, still ignoring the environment."""
+    return HermeticSettings(**{**settings.model_dump(), **changes})

@@ -1,0 +1,22 @@
+"""Every URL the tests call, looked up by route name: a moved prefix or path changes nothing else."""
+
+from app.api.v1.router import api_router
+from app.main import app
+
+
+def url_for(name: str, **path_params: object) -> str:
+    """The path of the route called `name` (its endpoint function's name)."""
+    return str(app.url_path_for(name, **{key: str(value) for key, value in path_params.items()}))
+
+
+API_PREFIX = api_router.prefix
+REGISTER = url_for("register")
+LOGIN = url_for("login")
+REFRESH = url_for("refresh")
+LOGOUT = url_for("logout")
+LOGOUT_ALL = url_for("logout_all")
+ME = url_for("read_me")
+USERS = url_for("list_users")
+{%- if cookiecutter.example_resource %}
+ITEMS = url_for("list_items")
+{%- endif %}
