@@ -59,7 +59,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     register_exception_handlers(app)
     # Health first: the cheapest routes are matched before the API routers are walked.
-    app.include_router(health.router)
+    # Health routes sit on the app itself, not in an included router: FastAPI matches included
+    # routes through nested nodes on every request, and /health/live is the most called route.
+    app.router.routes.extend(health.router.routes)
     app.include_router(api_router)
     if docs:
         add_docs_routes(app)
@@ -81,7 +83,10 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
             expose_headers=["X-Request-ID", "Retry-After"],
         )
     app.add_middleware(
-        RequestContextMiddleware, access_log=settings.access_log, hsts=settings.is_production
+        RequestContextMiddleware,
+        access_log=settings.access_log,
+        hsts=settings.is_production,
+        vary_origin=bool(settings.cors_origins),
     )
 
 

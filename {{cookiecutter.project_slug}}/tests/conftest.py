@@ -30,7 +30,7 @@ from app.api.deps import get_email_jobs
 from app.cli import create_db
 from app.core.config import Settings
 from app.core.security import create_token, hash_password
-from app.db.session import Database, create_engine
+from app.db.session import Database, create_engine, read_only
 from app.main import create_app
 from app.models.users import Role, User
 {%- if cookiecutter.background_jobs == "taskiq" %}
@@ -159,7 +159,9 @@ def app_factory(
         # Each app counts on its own, even when the counters live in a shared storage.
         overrides.setdefault("rate_limit_key_prefix", f"test-{uuid.uuid4().hex}")
         app = create_app(changed_settings(settings, **overrides))
-        app.state.db = Database(engine=app.state.db.engine, sessions=sessions)
+        # Reads share the test transaction too, still refusing writes (not autocommitting).
+        engine = app.state.db.engine
+        app.state.db = Database(engine=engine, sessions=sessions, read_sessions=read_only(sessions))
 {%- if cookiecutter.background_jobs == "taskiq" %}
         # A worker process cannot see this test's transaction: jobs run inline (tests/jobs/inline.py).
         app.dependency_overrides[get_email_jobs] = InlineEmailJobs

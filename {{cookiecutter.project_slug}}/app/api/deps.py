@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.core.exceptions import ForbiddenError, UnauthorizedError
 from app.core.rate_limit import count_account_email, count_login_attempt
-from app.db.session import Database
+from app.db.session import SAFE_METHODS, Database
 {%- if cookiecutter.background_jobs == "taskiq" %}
 from app.jobs.queue import EmailJobs
 {%- else %}
@@ -27,8 +27,6 @@ from app.services.password_reset import PasswordResetService
 from app.services.users import UserService
 
 LOGIN_URL = "/api/v1/auth/login"
-# What an unverified account may still do under UNVERIFIED_USER_ACCESS=read_only.
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl=LOGIN_URL, auto_error=False)
 
 
@@ -44,8 +42,12 @@ SettingsDep = Annotated[Settings, Depends(app_settings)]
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     database: Database = request.app.state.db
-    async with database.transaction() as session:
-        yield session
+    if request.method in SAFE_METHODS:  # read-only: nothing to commit, any write raises
+        async with database.reads() as session:
+            yield session
+    else:
+        async with database.transaction() as session:
+            yield session
 
 
 # scope="function": commit before the response is sent, so a failed commit is never a 2xx.
@@ -60,8 +62,11 @@ AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 
 
 async def get_current_user(
-    token: Annotated[str | None, Depends(oauth2_scheme)], auth: AuthServiceDep
+    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)], session: SessionDep
 ) -> User:
+    # Settings straight from the app, not SettingsDep/AuthServiceDep: every dependency level
+    # costs FastAPI work on every authenticated request.
+    auth = AuthService(session, request.app.state.settings)
     return await auth.user_for_access_token(token)
 
 
@@ -80,7 +85,7 @@ async def get_current_active_user(
 ) -> User:
     """A signed-in user; unverified ones may only read unless UNVERIFIED_USER_ACCESS=full."""
     read_only = settings.unverified_user_access == "read_only"
-    if read_only and not user.is_verified and request.method not in READ_METHODS:
+    if read_only and not user.is_verified and request.method not in SAFE_METHODS:
         raise ForbiddenError("Verify your email address first", code="EMAIL_NOT_VERIFIED")
     return user
 

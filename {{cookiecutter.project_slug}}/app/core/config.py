@@ -34,8 +34,14 @@ class Settings(BaseSettings):
     # Empty means: the same server, database name + "_test" (SQLite: the file name).
     test_database_url: str = ""
 {%- if cookiecutter.database == "postgresql" %}
-    db_pool_size: int = Field(default=5, ge=1)
-    db_max_overflow: int = Field(default=10, ge=0)
+    # One worker's event loop serves many requests at once; each holds a connection only while
+    # it queries. The pool stays open at this size; no overflow, because an overflow connection
+    # is closed when returned to a full pool (one new connection per request under steady load).
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=0, ge=0)
+    # TLS to PostgreSQL, stated explicitly (asyncpg otherwise tries TLS, then falls back to
+    # plain text). Empty: verify-full in production, disable elsewhere. See SECURITY.md.
+    db_ssl: Literal["", "disable", "require", "verify-ca", "verify-full"] = ""
     # Off by default: on asyncpg a pre-ping is BEGIN + ";" + ROLLBACK, three round trips per
     # checkout, which doubled the cost of a GET /users/me when measured. Without it, a database
     # restart fails one request per process with 503 (Retry-After), after which SQLAlchemy
@@ -46,7 +52,8 @@ class Settings(BaseSettings):
     db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
     db_command_timeout_seconds: float = Field(default=30.0, gt=0)
 {%- endif %}
-    db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
+    # A request waits this long for a free connection, then gets 503 (never an endless hang).
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
 
     secret_key: str = "dev-secret-change-me"
     # Shared-secret algorithms only: the key is SECRET_KEY, so RS*/ES*/none make no sense here.
@@ -154,6 +161,13 @@ class Settings(BaseSettings):
         if self.email_backend == "console":
             raise ValueError("EMAIL_BACKEND=console only logs emails; use smtp in production")
         return self
+
+{%- if cookiecutter.database == "postgresql" %}
+
+    @property
+    def resolved_db_ssl(self) -> str:
+        return self.db_ssl or ("verify-full" if self.is_production else "disable")
+{%- endif %}
 
     @property
     def is_production(self) -> bool:

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from slowapi.errors import RateLimitExceeded
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.exceptions import (
@@ -102,6 +103,8 @@ SQLITE_TRANSIENT_ERRORS = ("database is locked", "unable to open database", "dis
 def is_database_outage(exc: DBAPIError) -> bool:
     if exc.connection_invalidated or isinstance(exc, InterfaceError):
         return True
+    if exc.statement is None:  # no statement yet: connecting failed (link cut mid-handshake)
+        return True
     if not isinstance(exc, OperationalError):
         return False
     if type(exc.orig).__module__ == "sqlite3":
@@ -146,4 +149,6 @@ def register_exception_handlers(app: FastAPI) -> None:
     # a refused or timed-out connect as a bare OSError / TimeoutError: all mean "try again later".
     app.add_exception_handler(DBAPIError, handle_database_error)
     app.add_exception_handler(OSError, handle_database_unavailable)
+    # Every pooled connection busy for DB_POOL_TIMEOUT_SECONDS: overloaded, try again later.
+    app.add_exception_handler(PoolTimeoutError, handle_database_unavailable)
     app.add_exception_handler(RateLimitExceeded, handle_rate_limit_exceeded)

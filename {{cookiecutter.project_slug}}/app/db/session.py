@@ -1,14 +1,19 @@
-"""Engine and session factory. One engine per process; one session (one transaction) per request."""
+"""Engine and session factories. One engine (one pool) per process; per request, one session.
+
+Writes get one transaction, committed before the response. Safe-method requests (GET, HEAD,
+OPTIONS) read through a session that refuses to write and, on PostgreSQL, runs without
+BEGIN/COMMIT: a read needs one round trip, not three.
+"""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-{%- if cookiecutter.database == "sqlite" %}
 from typing import Any
-{%- endif %}
 
 {% if cookiecutter.database == "sqlite" -%}
 from sqlalchemy import Connection, event
+{% else -%}
+from sqlalchemy import event
 {% endif -%}
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -16,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from app.core.config import Settings
 {%- if cookiecutter.database == "sqlite" %}
@@ -24,11 +30,35 @@ from app.core.config import Settings
 SQLITE_BUSY_TIMEOUT_MS = 5000
 {%- endif %}
 
+# Requests that must not change anything (RFC 9110 "safe" methods).
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class WriteInReadRequestError(RuntimeError):
+    """A safe-method request tried to write: a bug in the route, never a client error."""
+
+
+class ReadOnlySession(Session):
+    """The session of a GET/HEAD/OPTIONS request: anything but a SELECT raises at once, so a
+    write slipped into a read route fails loudly in tests instead of silently autocommitting."""
+
+
+@event.listens_for(ReadOnlySession, "before_flush")
+def _refuse_flush(session: Session, _context: UOWTransaction, _instances: Any) -> None:
+    raise WriteInReadRequestError("a read-only (safe-method) request tried to write")
+
+
+@event.listens_for(ReadOnlySession, "do_orm_execute")
+def _refuse_non_select(state: ORMExecuteState) -> None:
+    if not state.is_select:
+        raise WriteInReadRequestError("a read-only (safe-method) request ran a non-SELECT")
+
 
 @dataclass(frozen=True, slots=True)
 class Database:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    read_sessions: async_sessionmaker[AsyncSession]
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -40,6 +70,12 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
+
+    @asynccontextmanager
+    async def reads(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads only: nothing to commit, any write raises."""
+        async with self.read_sessions() as session:
+            yield session
 {% if cookiecutter.database == "sqlite" %}
 
 def create_engine(url: str, settings: Settings) -> AsyncEngine:
@@ -47,6 +83,11 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
     engine = create_async_engine(url, pool_timeout=settings.db_pool_timeout_seconds)
     event.listen(engine.sync_engine, "connect", _configure_connection)
     event.listen(engine.sync_engine, "begin", _begin_transaction)
+    return engine
+
+
+def _read_engine(engine: AsyncEngine) -> AsyncEngine:
+    # BEGIN and COMMIT cost no round trip on a local file: reads keep their snapshot transaction.
     return engine
 
 
@@ -70,21 +111,41 @@ def _begin_transaction(connection: Connection) -> None:
 def create_engine(url: str, settings: Settings) -> AsyncEngine:
     return create_async_engine(
         url,
+        # A fixed pool and no overflow: an overflow connection is closed when it comes back to a
+        # full pool, so steady load above pool_size would open one connection per request.
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
         pool_pre_ping=settings.db_pool_pre_ping,
         pool_recycle=settings.db_pool_recycle_seconds,
-        # asyncpg's own bounds: a dead server fails the request (503) instead of hanging it.
         connect_args={
+            # Stated, never guessed: without it asyncpg tries TLS first on every connect.
+            "ssl": settings.resolved_db_ssl,
+            # asyncpg's own bounds: a dead server fails the request (503) instead of hanging it.
             "timeout": settings.db_connect_timeout_seconds,
             "command_timeout": settings.db_command_timeout_seconds,
         },
     )
+
+
+def _read_engine(engine: AsyncEngine) -> AsyncEngine:
+    # Same pool; each statement is its own transaction, so no BEGIN/COMMIT round trips.
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 {% endif %}
 
 def create_database(settings: Settings, url: str | None = None) -> Database:
     engine = create_engine(url or settings.database_url, settings)
     # Without expire_on_commit=False, reading an attribute after commit needs I/O (MissingGreenlet).
     sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
-    return Database(engine=engine, sessions=sessions)
+    return Database(engine=engine, sessions=sessions, read_sessions=read_only(sessions))
+
+
+def read_only(sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
+    """`sessions`, but refusing writes (and, on PostgreSQL, without BEGIN/COMMIT)."""
+    kw = sessions.kw
+    bind = kw["bind"]
+    if isinstance(bind, AsyncEngine):
+        bind = _read_engine(bind)
+    return async_sessionmaker(
+        class_=sessions.class_, **{**kw, "bind": bind, "sync_session_class": ReadOnlySession}
+    )

@@ -45,13 +45,21 @@ class Repository(Generic[ModelT]):
         limit: int,
         offset: int,
     ) -> ResultPage[ModelT]:
-        """One page of rows and the total count for the same filters."""
+        """One page of rows and the total count for the same filters, in one round trip.
+
+        Each row carries `count(*) OVER ()`, the total before LIMIT and OFFSET. Only a page past
+        the end has no row to carry it, and only then is the total counted on its own.
+        """
         query = self._select().where(*conditions)
-        total = await self.session.scalar(
-            select(func.count()).select_from(query.order_by(None).subquery())
-        )
-        rows = await self.session.scalars(query.order_by(*order_by).limit(limit).offset(offset))
-        return ResultPage(list(rows), total or 0, limit, offset)
+        paged = query.add_columns(func.count().over()).order_by(*order_by).limit(limit)
+        rows = (await self.session.execute(paged.offset(offset))).all()
+        if rows:
+            return ResultPage([row[0] for row in rows], rows[0][1], limit, offset)
+        total = 0
+        if offset:
+            counted = select(func.count()).select_from(query.order_by(None).subquery())
+            total = await self.session.scalar(counted) or 0
+        return ResultPage([], total, limit, offset)
 
     async def create(self, **values: Any) -> ModelT:
         instance = self.model(**values)
@@ -70,7 +78,8 @@ class Repository(Generic[ModelT]):
         await self.session.flush()
 
     def _select(self) -> Select[ModelT]:
-        """The base query for lists; override to add eager loads."""
+        """The base query for lists; override to add eager loads (selectinload: a joined eager
+        load would multiply the rows the window count sees)."""
         return select(self.model)
 
 

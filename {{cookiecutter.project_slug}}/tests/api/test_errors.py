@@ -177,6 +177,16 @@ async def test_cors_allows_configured_origin_only(client: AsyncClient) -> None:
     assert "access-control-allow-origin" not in refused.headers
 
 
+async def test_cors_answers_vary_on_origin_with_or_without_one(client: AsyncClient) -> None:
+    """Caches must not serve a response made for one origin (or none) to another."""
+    plain = await client.get("/health/live")
+    browser = await client.get("/health/live", headers={"Origin": "https://app.example.com"})
+    assert plain.headers.get_list("vary") == ["Origin"]
+    assert "access-control-allow-origin" not in plain.headers
+    assert "Origin" in browser.headers["vary"]
+    assert browser.headers["access-control-allow-origin"] == "https://app.example.com"
+
+
 async def test_docs_can_be_turned_off(app_factory: Callable[..., FastAPI]) -> None:
     app = app_factory(docs_enabled=False)
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:

@@ -118,3 +118,25 @@ def test_a_refused_production_start_prints_one_line(command: list[str]) -> None:
         "ERROR: invalid settings: SECRET_KEY must be a random value of at least 32 characters "
         "in production"
     ]
+{%- if cookiecutter.database == "postgresql" %}
+
+
+def test_database_tls_is_verified_by_default_in_production() -> None:
+    production = settings(environment=Environment.PRODUCTION, secret_key="k" * 40, db_ssl="")
+    assert production.resolved_db_ssl == "verify-full"
+
+
+def test_database_tls_is_off_by_default_locally_so_no_tls_attempt_is_made() -> None:
+    assert settings(environment=Environment.LOCAL, db_ssl="").resolved_db_ssl == "disable"
+
+
+def test_database_tls_setting_wins_over_the_environment_default() -> None:
+    production = settings(environment=Environment.PRODUCTION, secret_key="k" * 40, db_ssl="disable")
+    assert production.resolved_db_ssl == "disable"
+
+
+@pytest.mark.parametrize("mode", ["prefer", "allow", "on"])
+def test_database_tls_modes_that_fall_back_silently_are_refused(mode: str) -> None:
+    with pytest.raises(ValidationError, match="db_ssl"):
+        settings(db_ssl=mode)
+{%- endif %}

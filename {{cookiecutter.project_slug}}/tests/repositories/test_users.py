@@ -32,6 +32,26 @@ async def test_search_counts_all_matches_but_returns_one_page(
     assert [row.email for row in page.results] == ["admin@example.com"]
 
 
+@pytest.mark.parametrize(("offset", "emails"), [(2, ["user@example.com"]), (5, [])])
+async def test_search_total_holds_on_the_last_page_and_past_the_end(
+    session: AsyncSession, user: User, other_user: User, admin: User, offset: int, emails: list[str]
+) -> None:
+    page = await UserRepository(session).search(
+        email_contains=None, role=None, is_active=None, sort="email", limit=2, offset=offset
+    )
+    assert page.total == 3
+    assert [row.email for row in page.results] == emails
+
+
+async def test_search_with_no_match_is_an_empty_page_with_total_zero(
+    session: AsyncSession, user: User
+) -> None:
+    page = await UserRepository(session).search(
+        email_contains="nobody", role=None, is_active=None, sort="email", limit=2, offset=0
+    )
+    assert (page.results, page.total) == ([], 0)
+
+
 async def test_delete_expired_keeps_live_and_revoked_unexpired_tokens(
     session: AsyncSession, user: User
 ) -> None:

@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI, Request
 from httpx import ASGITransport, AsyncClient
 
+from app.core.logging import ACCESS_LOGGER
 from app.models.users import User
 from app.schemas.auth import LoginForm
 from app.schemas.users import UserCreate
@@ -30,7 +31,8 @@ def captured_output() -> Iterator[Callable[[], io.StringIO]]:
 
     def capture() -> io.StringIO:
         buffer = io.StringIO()
-        for handler in logging.getLogger().handlers:
+        handlers = [*logging.getLogger().handlers, *logging.getLogger(ACCESS_LOGGER).handlers]
+        for handler in handlers:
             if isinstance(handler, logging.StreamHandler):
                 swapped.append((handler, handler.setStream(buffer)))
         assert swapped, "configure_logging installed no stream handler"

@@ -1,0 +1,101 @@
+"""The connection pool under steady concurrency: no connection opened per request, a bounded
+wait for a free connection, and reads that see every committed revocation at once."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import event, text
+
+from app.core.config import Settings
+from app.main import create_app
+from tests.conftest import PASSWORD, assert_error
+from tests.reliability.conftest import _client, register_and_login
+from tests.settings import changed_settings
+
+ROUNDS = 20
+ME = "/api/v1/users/me"
+
+
+@pytest.fixture
+async def live_app(reliability_settings: Settings) -> AsyncIterator[FastAPI]:
+    app = create_app(reliability_settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+def record_backends(app: FastAPI) -> set[int]:
+    """The PostgreSQL backend pid of every connection the app's pool opens from now on."""
+    backends: set[int] = set()
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        backends.add(dbapi_connection.driver_connection.get_server_pid())
+
+    event.listen(app.state.db.engine.sync_engine, "connect", on_connect)
+    return backends
+
+
+async def test_concurrency_above_pool_size_never_opens_a_connection_per_request(
+    live_app: FastAPI, reliability_settings: Settings
+) -> None:
+    """Every round runs more requests at once than the pool holds, reads and writes mixed."""
+    pool_limit = reliability_settings.db_pool_size + reliability_settings.db_max_overflow
+    concurrent = reliability_settings.db_pool_size * 2 + 5
+    backends = record_backends(live_app)
+    async with _client(live_app) as client:
+        tokens = await register_and_login(client, f"pool-{uuid.uuid4().hex[:8]}@example.com")
+        auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+        for number in range(ROUNDS):
+            reads = [client.get(ME, headers=auth) for _ in range(concurrent - 1)]
+            rename = client.patch(ME, json={"full_name": f"Round {number}"}, headers=auth)
+            responses = await asyncio.gather(*reads, rename)
+            assert [r.status_code for r in responses] == [200] * concurrent
+    assert 0 < len(backends) <= pool_limit
+    # Counted on the server too: the backends serving this database are the pool's, no more.
+    async with live_app.state.db.engine.connect() as conn:
+        server_side = await conn.scalar(
+            text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        )
+    assert server_side is not None
+    assert server_side <= pool_limit + 1  # + 1: a test session may hold one connection
+
+
+async def test_waiting_too_long_for_a_connection_is_a_503_envelope(
+    reliability_settings: Settings,
+) -> None:
+    settings = changed_settings(
+        reliability_settings, db_pool_size=1, db_max_overflow=0, db_pool_timeout_seconds=0.2
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app), _client(app) as client:
+        tokens = await register_and_login(client, f"wait-{uuid.uuid4().hex[:8]}@example.com")
+        auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+        async with app.state.db.engine.connect() as held:  # the pool's only connection
+            await held.execute(text("SELECT 1"))
+            response = await client.get(ME, headers=auth)
+        assert response.status_code == 503, response.text
+        assert_error(response.json(), "SERVICE_UNAVAILABLE")
+        assert int(response.headers["retry-after"]) > 0
+        assert (await client.get(ME, headers=auth)).status_code == 200  # released: served again
+
+
+async def test_revocations_reach_the_very_next_read_through_the_pool(live_app: FastAPI) -> None:
+    """Reads run without a transaction of their own; each must still see the last commit."""
+    async with _client(live_app) as client:
+        email = f"revoke-{uuid.uuid4().hex[:8]}@example.com"
+        first = await register_and_login(client, email)
+        auth = {"Authorization": f"Bearer {first['access_token']}"}
+        assert (await client.get(ME, headers=auth)).status_code == 200
+        assert (await client.post("/api/v1/auth/logout-all", headers=auth)).status_code == 204
+        assert (await client.get(ME, headers=auth)).status_code == 401
+
+        login = await client.post(
+            "/api/v1/auth/login", data={"username": email, "password": PASSWORD}
+        )
+        auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        change = {"password": "a brand new passphrase", "current_password": PASSWORD}
+        assert (await client.patch(ME, json=change, headers=auth)).status_code == 200
+        assert (await client.get(ME, headers=auth)).status_code == 401
