@@ -36,6 +36,9 @@ REDIS_PATHS = ("tests/core/test_rate_limit_redis.py",)
 SERVER_DATABASE_PATHS = ("tests/reliability",)
 # The thread-free in-memory counter store; Redis variants keep their counters in Redis.
 MEMORY_STORAGE_PATHS = ("app/core/rate_limit_storage.py", "tests/core/test_rate_limit_storage.py")
+# Email jobs run in the API process, or are queued in Redis for a taskiq worker.
+IN_PROCESS_JOB_PATHS = ("app/jobs/in_process.py",)
+TASKIQ_PATHS = ("app/jobs/broker.py", "app/jobs/tasks.py", "app/jobs/queue.py", "tests/jobs")
 DOCKER_PATHS = ("Dockerfile", ".dockerignore", "docker-compose.yml")
 GITHUB_CI_PATHS = (".github",)
 TRACING_PATHS = ("app/core/tracing.py", "tests/core/test_tracing.py")
@@ -58,6 +61,8 @@ REMOVALS: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
     ("example_resource", False, ITEMS_PATHS),
     ("rate_limit_storage", "memory", REDIS_PATHS),
     ("rate_limit_storage", "redis", MEMORY_STORAGE_PATHS),
+    ("background_jobs", "none", TASKIQ_PATHS),
+    ("background_jobs", "taskiq", IN_PROCESS_JOB_PATHS),
     ("database", "sqlite", SERVER_DATABASE_PATHS),
     ("docker", False, DOCKER_PATHS),
     ("ci", "none", GITHUB_CI_PATHS),

@@ -64,7 +64,12 @@ def expected_files(agent_files: str) -> set[str]:
     files.add(".claude/hooks/tidy_python.py")
     files |= {
         f".claude/skills/fastapi/reference/{page}.md"
-        for page in ("endpoints-and-permissions", "models-and-migrations", "tests")
+        for page in (
+            "endpoints-and-permissions",
+            "models-and-migrations",
+            "tests",
+            "emails-and-jobs",
+        )
     }
     for agent in agents:
         files |= {f".claude/agents/{agent}.md", f".claude/agent-memory/{agent}/MEMORY.md"}
@@ -186,7 +191,10 @@ def test_skill_front_matter_names_the_skill(agent_project: tuple[str, bool, Path
 
 
 def test_every_backticked_path_exists(agent_project: tuple[str, bool, Path]) -> None:
-    project = agent_project[2]
+    assert missing_cited_paths(agent_project[2]) == []
+
+
+def missing_cited_paths(project: Path) -> list[str]:
     missing = []
     for doc in agent_docs(project):
         for cited in cited_paths(doc.read_text()):
@@ -199,7 +207,7 @@ def test_every_backticked_path_exists(agent_project: tuple[str, bool, Path]) -> 
                     missing.append(f"{doc.relative_to(project)}: {cited}")
             elif not any(candidate.exists() for candidate in candidates):
                 missing.append(f"{doc.relative_to(project)}: {cited}")
-    assert missing == []
+    return missing
 
 
 def test_path_finder_sees_paths_and_skips_placeholders() -> None:
@@ -208,14 +216,30 @@ def test_path_finder_sees_paths_and_skips_placeholders() -> None:
 
 
 def test_every_cited_make_target_exists(agent_project: tuple[str, bool, Path]) -> None:
-    project = agent_project[2]
+    cited, targets = make_targets(agent_project[2])
+    assert cited
+    assert cited - targets == set()
+
+
+def make_targets(project: Path) -> tuple[set[str], set[str]]:
+    """(targets the agent files cite, targets the Makefile has)."""
     makefile = (project / "Makefile").read_text()
     targets = set(re.findall(r"^([a-z][a-z-]*):", makefile, re.MULTILINE))
     cited = {
         target for doc in agent_docs(project) for target in cited_make_targets(doc.read_text())
     }
-    assert cited
+    return cited, targets
+
+
+def test_taskiq_agent_files_describe_the_worker_truly(bake: Baker) -> None:
+    project = bake(**variant_named("taskiq").bake_answers())
+    assert missing_cited_paths(project) == []
+    cited, targets = make_targets(project)
+    assert "worker" in cited
     assert cited - targets == set()
+    page = (project / ".claude/skills/fastapi/reference/emails-and-jobs.md").read_text()
+    assert "`app/jobs/tasks.py`" in page
+    assert "in_process" not in page
 
 
 def test_contract_gives_every_file_exactly_one_owner(agent_project: tuple[str, bool, Path]) -> None:

@@ -134,8 +134,13 @@ def test_compose_services_follow_the_answers(variant: tuple[dict[str, str], Path
         expected.add("db")
     if answers["rate_limit_storage"] == "redis":
         expected.add("redis")
+    if answers.get("background_jobs") == "taskiq":
+        expected.add("worker")
+        assert services["worker"]["command"][:2] == ["taskiq", "worker"]
+        assert "when_executed" in services["worker"]["command"]
+        assert "ports" not in services["worker"]
     assert set(services) == expected
-    for name in expected - {"migrate", "api"}:
+    for name in expected - {"migrate", "api", "worker"}:
         assert services[name]["healthcheck"]["test"], f"{name} needs a health check"
     assert services["migrate"]["command"] == ["alembic", "upgrade", "head"]
     assert services["api"]["ports"] == ["127.0.0.1:8000:8000"]
@@ -163,9 +168,10 @@ def test_compose_points_the_app_at_its_services_and_keeps_data_in_named_volumes(
     compose = load_yaml(project / "docker-compose.yml")
     services = compose["services"]
     slug = project.name
-    for name in ("migrate", "api"):
+    for name in set(services) & {"migrate", "api", "worker"}:
         env = services[name]["environment"]
         assert env["ENVIRONMENT"] == "production"
+        assert env["EMAIL_BACKEND"] == "smtp"
         assert env["SECRET_KEY"].startswith("${SECRET_KEY:?")
         if answers["database"] == "postgresql":
             assert re.fullmatch(
@@ -181,8 +187,10 @@ def test_compose_points_the_app_at_its_services_and_keeps_data_in_named_volumes(
         mount.split(":")[0] for service in services.values() for mount in service.get("volumes", [])
     }
     assert mounted == set(compose["volumes"]), "every mount is a declared named volume"
-    expected_volume = "pgdata" if answers["database"] == "postgresql" else "data"
-    assert set(compose["volumes"]) == {expected_volume}
+    expected_volumes = {"pgdata" if answers["database"] == "postgresql" else "data"}
+    if answers.get("background_jobs") == "taskiq":
+        expected_volumes.add("redisdata")  # queued jobs survive a Redis restart
+    assert set(compose["volumes"]) == expected_volumes
 
 
 # --- .github/workflows/ci.yml -------------------------------------------------------------------

@@ -74,6 +74,7 @@ def test_default_answers_pass_every_check() -> None:
         ({"project_slug": "s" * 48}, "too long for database=postgresql"),
         ({"kubernetes": True, "docker": False}, "kubernetes=yes needs docker=yes"),
         ({"kubernetes": True, "database": "sqlite"}, "kubernetes=yes needs database=postgresql"),
+        ({"background_jobs": "taskiq"}, "also answer rate_limit_storage=redis"),
     ],
 )
 def test_bad_answer_gets_one_message_naming_it(changes: dict[str, Any], expected: str) -> None:
@@ -163,6 +164,12 @@ def test_removal_table_names_only_real_answers_and_values() -> None:
             {"tracing": "opentelemetry", "kubernetes": True},
             set(),
             {"deploy", "app/core/tracing.py"},
+        ),
+        ({}, set(post.TASKIQ_PATHS), {"app/jobs/in_process.py", "app/jobs/emails.py"}),
+        (
+            {"background_jobs": "taskiq", "rate_limit_storage": "redis"},
+            set(post.IN_PROCESS_JOB_PATHS),
+            {"app/jobs/queue.py", "app/jobs/emails.py"},
         ),
     ],
 )

@@ -1,7 +1,8 @@
 """Every answer bakes a service that passes its own lint, types and tests, as baked.
 
 Variants change one answer from the defaults at a time, plus the pairs that interact
-(database x rate_limit_storage, example_resource x agent_files, docker x database). The default
+(database x rate_limit_storage, example_resource x agent_files, docker x database,
+background_jobs x database; background_jobs=taskiq always comes with rate_limit_storage=redis). The default
 bake itself is covered by test_default_bake.py. Each variant's tests share one xdist group, so
 one worker bakes it once and runs its checks in order.
 """

@@ -60,6 +60,16 @@ VARIANTS = (
         rate_limit_storage="redis",
         tracing="opentelemetry",
     ),
+    # taskiq needs Redis (the pre-gen hook refuses it without); with SQLite the API and the worker
+    # share one database file.
+    row("taskiq", "matrix agents", rate_limit_storage="redis", background_jobs="taskiq"),
+    row(
+        "sqlite_taskiq",
+        "matrix",
+        database="sqlite",
+        rate_limit_storage="redis",
+        background_jobs="taskiq",
+    ),
     # Deployment rows spell out every answer the deployment files depend on.
     row(
         "deploy_pg",
@@ -81,6 +91,14 @@ VARIANTS = (
         database="sqlite",
         rate_limit_storage="redis",
         python_version="3.13",
+    ),
+    row(
+        "deploy_pg_taskiq",
+        "deployment",
+        database="postgresql",
+        rate_limit_storage="redis",
+        background_jobs="taskiq",
+        python_version="3.11",
     ),
 )
 

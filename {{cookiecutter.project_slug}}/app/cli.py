@@ -19,6 +19,7 @@ from app.core.clock import utcnow
 from app.core.config import Settings, settings_or_exit
 from app.db.session import create_database
 from app.repositories.refresh_tokens import RefreshTokenRepository
+from app.repositories.user_tokens import UserTokenRepository
 from app.services.users import UserService
 
 logger = logging.getLogger("app.cli")
@@ -81,9 +82,11 @@ async def prune_tokens(settings: Settings) -> int:
     try:
         async with database.transaction() as session:
             removed = await RefreshTokenRepository(session).delete_expired(utcnow())
+            links = await UserTokenRepository(session).delete_expired(utcnow())
     finally:
         await database.engine.dispose()
     print(f"Removed {removed} expired refresh tokens")
+    print(f"Removed {links} expired reset and verification tokens")
     return 0
 
 

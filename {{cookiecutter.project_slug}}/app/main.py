@@ -9,6 +9,7 @@ from app.api import health
 from app.api.docs import add_docs_routes
 from app.api.v1.router import api_router
 from app.core.config import Settings, get_settings, settings_or_exit
+from app.core.email import build_email_sender
 from app.core.error_handlers import register_exception_handlers
 from app.core.logging import configure_logging
 from app.core.metrics import POOLS
@@ -23,11 +24,18 @@ from app.core.rate_limit import build_limiter
 from app.core.tracing import start_tracing, trace_database
 {%- endif %}
 from app.db.session import create_database
+{%- if cookiecutter.background_jobs == "taskiq" %}
+from app.jobs.broker import broker
+{%- endif %}
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
+{%- if cookiecutter.background_jobs == "taskiq" %}
+    if not broker.is_worker_process:  # the worker's broker is closed by taskiq itself
+        await broker.shutdown()
+{%- endif %}
     await app.state.db.engine.dispose()
 
 
@@ -63,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.metrics_enabled:
         POOLS.track(app.state.db.engine)
     app.state.limiter = build_limiter(settings)
+    app.state.email = build_email_sender(settings)
 
     register_exception_handlers(app)
     # Health first: the cheapest routes are matched before the API routers are walked.

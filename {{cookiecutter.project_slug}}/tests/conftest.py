@@ -7,7 +7,7 @@ Test settings come from `tests/settings.py`, which reads nothing but the databas
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -24,12 +24,19 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from alembic import command
+{%- if cookiecutter.background_jobs == "taskiq" %}
+from app.api.deps import get_email_jobs
+{%- endif %}
 from app.cli import create_db
 from app.core.config import Settings
 from app.core.security import create_token, hash_password
 from app.db.session import Database, create_engine, read_only
 from app.main import create_app
 from app.models.users import Role, User
+{%- if cookiecutter.background_jobs == "taskiq" %}
+from tests.jobs.inline import InlineEmailJobs
+{%- endif %}
+from tests.mail import Mailbox, MailServer
 from tests.settings import changed_settings, {% if cookiecutter.database == "postgresql" %}database_url_for_tests, {% endif %}make_test_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -91,8 +98,22 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 {% endif -%}
 @pytest.fixture(scope="session")
-def settings() -> Settings:
-    return make_test_settings()
+def mail_server() -> Iterator[MailServer]:
+    with MailServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def settings(mail_server: MailServer) -> Settings:
+    return make_test_settings(smtp_port=mail_server.port)
+
+
+@pytest.fixture
+def mailbox(mail_server: MailServer) -> Iterator[Mailbox]:
+    """What the test SMTP server receives during this test."""
+    mail_server.mailbox.clear()
+    yield mail_server.mailbox
+    mail_server.mailbox.clear()
 
 
 @pytest.fixture(scope="session")
@@ -141,6 +162,10 @@ def app_factory(
         # Reads share the test transaction too, still refusing writes (not autocommitting).
         engine = app.state.db.engine
         app.state.db = Database(engine=engine, sessions=sessions, read_sessions=read_only(sessions))
+{%- if cookiecutter.background_jobs == "taskiq" %}
+        # A worker process cannot see this test's transaction: jobs run inline (tests/jobs/inline.py).
+        app.dependency_overrides[get_email_jobs] = InlineEmailJobs
+{%- endif %}
         return app
 
     return build
@@ -167,6 +192,7 @@ async def make_user(
     email: str,
     role: Role = Role.USER,
     is_active: bool = True,
+    is_verified: bool = True,
 ) -> User:
     user = User(
         email=email,
@@ -174,6 +200,7 @@ async def make_user(
         full_name=email.split("@")[0].title(),
         role=role,
         is_active=is_active,
+        is_verified=is_verified,
     )
     session.add(user)
     await session.commit()

@@ -1,6 +1,8 @@
 """Hermetic test settings: the environment and `.env` tune the developer's own service, never the
 suite. Only where the databases live is read from outside (TEST_DATABASE_URL or DATABASE_URL)."""
-
+{% if cookiecutter.background_jobs == "taskiq" %}
+import uuid
+{% endif %}
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from app.core.config import Environment, Settings
@@ -44,6 +46,16 @@ def make_test_settings(**overrides: object) -> Settings:
         "bcrypt_rounds": 4,
         "access_log": False,
         "cors_origins": ["https://app.example.com"],
+        # Port 9 refuses at once; the `settings` fixture points it at the test SMTP server.
+        "email_backend": "smtp",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": 9,
+        "smtp_tls": "none",
+        "frontend_url": "https://app.example.com",
+{%- if cookiecutter.background_jobs == "taskiq" %}
+        # Never the project's own queue: a running `make worker` must not see test jobs.
+        "jobs_queue_name": f"{{ cookiecutter.project_slug }}-test-{uuid.uuid4().hex}",
+{%- endif %}
     }
     values.update(overrides)
     return HermeticSettings(**values)  # type: ignore[arg-type]

@@ -3,20 +3,27 @@
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Form, Request, Response
+from fastapi import BackgroundTasks, Depends, Form, Request, Response
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.core.exceptions import ForbiddenError, UnauthorizedError
-from app.core.rate_limit import count_login_attempt
+from app.core.rate_limit import count_account_email, count_login_attempt
 from app.db.session import SAFE_METHODS, Database
+{%- if cookiecutter.background_jobs == "taskiq" %}
+from app.jobs.queue import EmailJobs
+{%- else %}
+from app.jobs.in_process import EmailJobs
+{%- endif %}
 from app.models.users import Role, User
-from app.schemas.auth import LoginForm
+from app.schemas.auth import AccountEmailRequest, LoginForm
 from app.services.auth import AuthService
+from app.services.email_verification import EmailVerificationService
 {%- if cookiecutter.example_resource %}
 from app.services.items import ItemService
 {%- endif %}
+from app.services.password_reset import PasswordResetService
 from app.services.users import UserService
 
 LOGIN_URL = "/api/v1/auth/login"
@@ -63,10 +70,23 @@ async def get_current_user(
     return await auth.user_for_access_token(token)
 
 
-async def get_current_active_user(user: Annotated[User, Depends(get_current_user)]) -> User:
+async def get_signed_in_user(user: Annotated[User, Depends(get_current_user)]) -> User:
     """Deactivation takes effect on the next request, not when the token expires."""
     if not user.is_active:
         raise UnauthorizedError()
+    return user
+
+
+SignedInUser = Annotated[User, Depends(get_signed_in_user)]
+
+
+async def get_current_active_user(
+    user: SignedInUser, request: Request, settings: SettingsDep
+) -> User:
+    """A signed-in user; unverified ones may only read unless UNVERIFIED_USER_ACCESS=full."""
+    read_only = settings.unverified_user_access == "read_only"
+    if read_only and not user.is_verified and request.method not in SAFE_METHODS:
+        raise ForbiddenError("Verify your email address first", code="EMAIL_NOT_VERIFIED")
     return user
 
 
@@ -102,8 +122,40 @@ async def get_user_service(session: SessionDep, settings: SettingsDep) -> UserSe
     return UserService(session, settings)
 
 
+async def get_password_reset_service(
+    session: SessionDep, settings: SettingsDep
+) -> PasswordResetService:
+    return PasswordResetService(session, settings)
+
+
+async def get_email_verification_service(
+    session: SessionDep, settings: SettingsDep
+) -> EmailVerificationService:
+    return EmailVerificationService(session, settings)
+
+
 # async on purpose: a plain `def` dependency would be sent to the thread pool for nothing.
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
+PasswordResetServiceDep = Annotated[PasswordResetService, Depends(get_password_reset_service)]
+EmailVerificationServiceDep = Annotated[
+    EmailVerificationService, Depends(get_email_verification_service)
+]
+
+
+async def get_email_jobs(request: Request, background: BackgroundTasks) -> EmailJobs:
+    return EmailJobs.for_request(request, background)
+
+
+async def account_email_request(
+    request: Request, response: Response, data: AccountEmailRequest
+) -> AccountEmailRequest:
+    """The request body, counted against the address it names (RATE_LIMIT_EMAIL_ACCOUNT)."""
+    count_account_email(request, response, data.email)
+    return data
+
+
+EmailJobsDep = Annotated[EmailJobs, Depends(get_email_jobs)]
+AccountEmailRequestDep = Annotated[AccountEmailRequest, Depends(account_email_request)]
 {%- if cookiecutter.example_resource %}
 
 

@@ -8,7 +8,7 @@ from pathlib import PurePosixPath
 from typing import Annotated, Literal, Self
 
 from limits import parse_many
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -97,6 +97,16 @@ class Settings(BaseSettings):
 {%- else %}
     rate_limit_storage_url: str = "memory://"
 {%- endif %}
+{%- if cookiecutter.background_jobs == "taskiq" %}
+    # Jobs (emails) go through a Redis stream at REDIS_URL to `make worker`; see README "Background jobs".
+    jobs_queue_name: str = "{{ cookiecutter.project_slug }}:jobs"
+    jobs_max_retries: int = Field(default=5, ge=0, le=50)
+    # Retry n waits n times this long, at most JOBS_RETRY_MAX_DELAY_SECONDS.
+    jobs_retry_delay_seconds: float = Field(default=5.0, ge=0)
+    jobs_retry_max_delay_seconds: float = Field(default=300.0, ge=0)
+    # A job unacknowledged this long (its worker died) is taken over by another worker.
+    jobs_redeliver_after_seconds: float = Field(default=300.0, gt=0)
+{%- endif %}
     # Start of every counter key: services sharing one storage must use different prefixes.
     rate_limit_key_prefix: str = "{{ cookiecutter.project_slug }}"
 
@@ -107,6 +117,24 @@ class Settings(BaseSettings):
     # /metrics answers only clients in these networks; everyone else gets the ordinary 404.
     metrics_enabled: bool = True
     metrics_allow_from: Annotated[list[str], NoDecode] = PRIVATE_NETWORKS
+    # Account emails: `console` logs them (development only, refused in production).
+    email_backend: Literal["smtp", "console"] = "console"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    # none: plain text (local relays only); starttls: upgrade on 587; tls: TLS from the start (465).
+    smtp_tls: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    email_from: str = "{{ cookiecutter.project_name }} <no-reply@example.com>"
+    # Base of the links in emails: {FRONTEND_URL}/reset-password?token=... and /verify-email?token=...
+    frontend_url: str = "http://localhost:3000"
+    password_reset_expire_minutes: int = Field(default=30, ge=5, le=24 * 60)
+    email_verification_expire_hours: int = Field(default=48, ge=1, le=14 * 24)
+    # read_only: an unverified account signs in but may only read; full: no difference.
+    unverified_user_access: Literal["read_only", "full"] = "read_only"
+    # Reset and verification emails per target address, whatever client asks (on top of RATE_LIMIT_AUTH).
+    rate_limit_email_account: str = "3/hour;10/day"
 
     first_superuser_email: str = "admin@example.com"
     first_superuser_password: str = ""
@@ -124,7 +152,12 @@ class Settings(BaseSettings):
         """A typo fails at start-up; a host address (10.0.0.5) counts as its own /32."""
         return [str(ip_network(network, strict=False)) for network in value]
 
-    @field_validator("rate_limit_default", "rate_limit_auth", "rate_limit_login_account")
+    @field_validator(
+        "rate_limit_default",
+        "rate_limit_auth",
+        "rate_limit_login_account",
+        "rate_limit_email_account",
+    )
     @classmethod
     def _parse_limits(cls, value: str) -> str:
         """A typo in a limit fails at start-up, not as a 500 on the first request."""
@@ -144,6 +177,8 @@ class Settings(BaseSettings):
             raise ValueError("DEBUG must be off in production")
         if "*" in self.cors_origins:
             raise ValueError("CORS_ORIGINS must list origins explicitly in production, not '*'")
+        if self.email_backend == "console":
+            raise ValueError("EMAIL_BACKEND=console only logs emails; use smtp in production")
         return self
 
 {%- if cookiecutter.database == "postgresql" %}

@@ -30,7 +30,9 @@ from app.core.metrics import RATE_LIMIT_REJECTIONS
 from app.core.rate_limit_storage import thread_free_storage_uri
 {%- endif %}
 
-LimitSetting = Literal["rate_limit_default", "rate_limit_auth", "rate_limit_login_account"]
+LimitSetting = Literal[
+    "rate_limit_default", "rate_limit_auth", "rate_limit_login_account", "rate_limit_email_account"
+]
 logger = logging.getLogger(__name__)
 
 
@@ -127,6 +129,15 @@ def count_login_attempt(request: Request, response: Response, username: str) -> 
     """
     account = hashlib.sha256(username.strip().lower().encode()).hexdigest()
     _count(request, response, "rate_limit_login_account", "login-account", account)
+
+
+def count_account_email(request: Request, response: Response, email: str) -> None:
+    """Counts a reset or verification email against the address it goes to, known or not.
+
+    Unknown addresses are counted the same way, so the limit reveals nothing about accounts.
+    """
+    account = hashlib.sha256(email.encode()).hexdigest()
+    _count(request, response, "rate_limit_email_account", "email-account", account)
 
 
 default_rate_limit = RateLimit("rate_limit_default")

@@ -2,6 +2,14 @@
 
 {% if cookiecutter.example_resource %}from app.models.items import Item
 {% endif %}from app.models.refresh_tokens import RefreshToken
+from app.models.user_tokens import TokenPurpose, UserToken
 from app.models.users import Role, User
 
-__all__ = [{% if cookiecutter.example_resource %}"Item", {% endif %}"RefreshToken", "Role", "User"]
+__all__ = [
+    {% if cookiecutter.example_resource %}"Item",
+    {% endif %}"RefreshToken",
+    "Role",
+    "TokenPurpose",
+    "User",
+    "UserToken",
+]

@@ -1,6 +1,6 @@
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Enum, Integer, String, true
+from sqlalchemy import Boolean, Enum, Integer, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, Timestamps, UUIDPrimaryKey
@@ -29,6 +29,8 @@ class User(UUIDPrimaryKey, Timestamps, Base):
         server_default=Role.USER.value,
     )
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Set when the owner follows the link mailed to `email`; changing the email clears it.
+    is_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Copied into every access token as `ver`; bumping it (logout-all, password change,
     # deactivation) makes every access token issued before that moment useless at once.
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -4,6 +4,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.security import MAX_TOKEN_LENGTH
 from app.schemas.inputs import InputModel
+from app.schemas.users import Email, Password
 
 # Login refuses junk early but still answers 401 (not 422) to any password a person might type;
 # anything over bcrypt's 72 bytes simply never matches.
@@ -39,3 +40,24 @@ class TokenPair(BaseModel):
 
 class RefreshRequest(InputModel):
     refresh_token: str = Field(min_length=1, max_length=MAX_TOKEN_LENGTH)
+
+
+class AccountEmailRequest(InputModel):
+    """Asks for an account email (reset link, verification link) to be sent to this address."""
+
+    email: Email
+
+
+class PasswordResetConfirm(InputModel):
+    token: str = Field(min_length=1, max_length=MAX_TOKEN_LENGTH, repr=False)
+    new_password: Password = Field(repr=False)
+
+
+class VerifyEmailRequest(InputModel):
+    token: str = Field(min_length=1, max_length=MAX_TOKEN_LENGTH, repr=False)
+
+
+class Accepted(BaseModel):
+    """The same answer whether or not an account uses the address: nothing to enumerate."""
+
+    message: str = Field(examples=["If an account uses this address, an email is on its way."])

@@ -84,6 +84,7 @@ class UserRead(BaseModel):
     full_name: str
     role: Role
     is_active: bool
+    is_verified: bool
     created_at: datetime
     updated_at: datetime
 

@@ -21,6 +21,7 @@ async def test_me_returns_the_current_user(
         "full_name",
         "role",
         "is_active",
+        "is_verified",
         "created_at",
         "updated_at",
     }

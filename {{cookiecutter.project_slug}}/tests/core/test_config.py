@@ -14,6 +14,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 def settings(**values: object) -> Settings:
     """Settings from explicit values and defaults only, whatever the environment holds."""
+    values.setdefault("email_backend", "smtp")
     return HermeticSettings(**values)  # type: ignore[arg-type]
 
 
@@ -76,6 +77,15 @@ def test_a_malformed_rate_limit_fails_at_start_up(limit: str) -> None:
 def test_only_shared_secret_jwt_algorithms_are_accepted(algorithm: str) -> None:
     with pytest.raises(ValidationError, match="jwt_algorithm"):
         settings(jwt_algorithm=algorithm)
+
+
+def test_production_refuses_the_console_email_backend() -> None:
+    with pytest.raises(ValidationError, match="EMAIL_BACKEND=console"):
+        settings(environment=Environment.PRODUCTION, secret_key="k" * 40, email_backend="console")
+
+
+def test_console_email_backend_is_fine_outside_production() -> None:
+    assert settings(email_backend="console").email_backend == "console"
 
 
 def test_settings_errors_are_described_by_variable_name_on_one_line() -> None:

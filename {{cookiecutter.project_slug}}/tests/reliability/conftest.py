@@ -34,8 +34,12 @@ async def reliability_settings(settings: Settings) -> Settings:
         hide_password=False
     )
     await reset_database(database_url)
+    # Accounts registered here never follow their verification link (tests/api covers that).
     return make_test_settings(
-        database_url=database_url, rate_limit_enabled=False, secret_key=SECRET_KEY
+        database_url=database_url,
+        rate_limit_enabled=False,
+        secret_key=SECRET_KEY,
+        unverified_user_access="full",
     )
 
 

@@ -1,12 +1,27 @@
 from fastapi import APIRouter, Depends, status
 
-from app.api.deps import AuthServiceDep, CurrentUser, LoginFormDep
+from app.api.deps import (
+    AccountEmailRequestDep,
+    AuthServiceDep,
+    EmailJobsDep,
+    EmailVerificationServiceDep,
+    LoginFormDep,
+    PasswordResetServiceDep,
+    SignedInUser,
+)
 from app.api.responses import error_responses
 from app.core.rate_limit import auth_rate_limit
-from app.schemas.auth import RefreshRequest, TokenPair
+from app.schemas.auth import (
+    Accepted,
+    PasswordResetConfirm,
+    RefreshRequest,
+    TokenPair,
+    VerifyEmailRequest,
+)
 from app.schemas.users import UserCreate, UserRead
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+ACCEPTED = Accepted(message="If an account uses this address, an email is on its way.")
 
 
 @router.post(
@@ -15,9 +30,10 @@ router = APIRouter(prefix="/auth", tags=["auth"])
     dependencies=[Depends(auth_rate_limit)],
     responses=error_responses(409, 422, 429),
 )
-async def register(data: UserCreate, auth: AuthServiceDep) -> UserRead:
-    """Create an account."""
+async def register(data: UserCreate, auth: AuthServiceDep, jobs: EmailJobsDep) -> UserRead:
+    """Create an account and mail it a verification link."""
     user = await auth.register(data)
+    jobs.verification(user.email)
     return UserRead.model_validate(user)
 
 
@@ -49,6 +65,57 @@ async def logout(data: RefreshRequest, auth: AuthServiceDep) -> None:
 @router.post(
     "/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401, 429)
 )
-async def logout_all(user: CurrentUser, auth: AuthServiceDep) -> None:
+async def logout_all(user: SignedInUser, auth: AuthServiceDep) -> None:
     """End every session of the current user, including access tokens already issued."""
     await auth.logout_everywhere(user)
+
+
+@router.post(
+    "/password-reset",
+    status_code=status.HTTP_202_ACCEPTED,
+    # Per client address, then per target address (AccountEmailRequestDep).
+    dependencies=[Depends(auth_rate_limit)],
+    responses=error_responses(422, 429),
+)
+async def request_password_reset(data: AccountEmailRequestDep, jobs: EmailJobsDep) -> Accepted:
+    """Mail a password-reset link if an account uses this address; the answer never says."""
+    jobs.password_reset(data.email)
+    return ACCEPTED
+
+
+@router.post(
+    "/password-reset/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[Depends(auth_rate_limit)],
+    responses=error_responses(400, 422, 429),
+)
+async def confirm_password_reset(
+    data: PasswordResetConfirm, resets: PasswordResetServiceDep
+) -> None:
+    """Set a new password with a mailed token; every session of the account ends."""
+    await resets.confirm(data.token, data.new_password)
+
+
+@router.post(
+    "/verify-email",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[Depends(auth_rate_limit)],
+    responses=error_responses(400, 422, 429),
+)
+async def verify_email(
+    data: VerifyEmailRequest, verifications: EmailVerificationServiceDep
+) -> None:
+    """Confirm the account's email address with a mailed token."""
+    await verifications.verify(data.token)
+
+
+@router.post(
+    "/verify-email/resend",
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[Depends(auth_rate_limit)],
+    responses=error_responses(422, 429),
+)
+async def resend_verification(data: AccountEmailRequestDep, jobs: EmailJobsDep) -> Accepted:
+    """Mail a new verification link if an unverified account uses this address; the answer never says."""
+    jobs.verification(data.email)
+    return ACCEPTED

@@ -1,0 +1,60 @@
+"""Builds each account email from its two templates (`<name>.txt`, `<name>.html`).
+
+Templates use `string.Template` placeholders (`$link`); values are HTML-escaped for the HTML body.
+"""
+
+import html
+from functools import cache
+from pathlib import Path
+from string import Template
+from urllib.parse import urlencode
+
+from app.core.config import Settings
+from app.core.email import Email
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@cache
+def _template(filename: str) -> Template:
+    return Template((TEMPLATES / filename).read_text(encoding="utf-8"))
+
+
+def render(name: str, *, to: str, subject: str, values: dict[str, str]) -> Email:
+    escaped = {key: html.escape(value) for key, value in values.items()}
+    return Email(
+        to=to,
+        subject=subject,
+        text=_template(f"{name}.txt").substitute(values),
+        html=_template(f"{name}.html").substitute(escaped),
+    )
+
+
+def frontend_link(settings: Settings, page: str, token: str) -> str:
+    return f"{settings.frontend_url.rstrip('/')}/{page}?{urlencode({'token': token})}"
+
+
+def password_reset_email(settings: Settings, to: str, token: str) -> Email:
+    return render(
+        "password_reset",
+        to=to,
+        subject=f"Reset your {settings.project_name} password",
+        values={
+            "project": settings.project_name,
+            "link": frontend_link(settings, "reset-password", token),
+            "minutes": str(settings.password_reset_expire_minutes),
+        },
+    )
+
+
+def verification_email(settings: Settings, to: str, token: str) -> Email:
+    return render(
+        "email_verification",
+        to=to,
+        subject=f"Confirm your email address for {settings.project_name}",
+        values={
+            "project": settings.project_name,
+            "link": frontend_link(settings, "verify-email", token),
+            "hours": str(settings.email_verification_expire_hours),
+        },
+    )

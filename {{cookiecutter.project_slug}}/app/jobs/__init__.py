@@ -1,0 +1,1 @@
+"""Work done outside the request: each job opens its own transaction."""

@@ -1,0 +1,62 @@
+"""The taskiq broker: jobs travel through a Redis stream and are acknowledged after they ran.
+
+Run the worker with `make worker`. It imports the FastAPI app (taskiq-fastapi), so jobs get the
+same settings, database and email sender through `TaskiqDepends(Request)` as endpoints do.
+"""
+
+import asyncio
+from typing import Any
+
+import taskiq_fastapi
+from taskiq import TaskiqMessage
+from taskiq.kicker import AsyncKicker
+from taskiq.middlewares import SmartRetryMiddleware
+from taskiq_redis import RedisStreamBroker
+
+from app.core.config import Settings, settings_or_exit
+
+STREAM_MAX_LENGTH = 100_000
+# Workers take turns claiming a dead worker's jobs under a Redis lock; if the worker holding it is
+# killed, the lock expires after this long instead of blocking every later claim.
+CLAIM_LOCK_SECONDS = 10
+
+
+class BackoffRetryMiddleware(SmartRetryMiddleware):
+    """Waits out the backoff before re-queueing: without a schedule source taskiq would not.
+
+    The failed message stays unacknowledged while waiting, so a worker dying now loses nothing.
+    """
+
+    async def on_send(
+        self, kicker: AsyncKicker[Any, Any], message: TaskiqMessage, delay: float
+    ) -> None:
+        await asyncio.sleep(delay)
+        await super().on_send(kicker, message, delay)
+
+
+def build_broker(settings: Settings) -> RedisStreamBroker:
+    broker = RedisStreamBroker(
+        settings.redis_url,
+        queue_name=settings.jobs_queue_name,
+        consumer_group_name=settings.jobs_queue_name,
+        # "0": a new consumer group also reads jobs queued before any worker ever started.
+        consumer_id="0",
+        # Jobs left unacknowledged this long (their worker died) are claimed by a live worker.
+        idle_timeout=int(settings.jobs_redeliver_after_seconds * 1000),
+        unacknowledged_lock_timeout=CLAIM_LOCK_SECONDS,
+        # Acknowledged jobs stay in the stream until trimmed; keep the newest ones only.
+        maxlen=STREAM_MAX_LENGTH,
+        socket_connect_timeout=settings.redis_timeout_seconds,
+    )
+    return broker.with_middlewares(
+        BackoffRetryMiddleware(
+            default_retry_count=settings.jobs_max_retries,
+            default_delay=settings.jobs_retry_delay_seconds,
+            use_delay_exponent=True,
+            max_delay_exponent=settings.jobs_retry_max_delay_seconds,
+        )
+    )
+
+
+broker = build_broker(settings_or_exit())
+taskiq_fastapi.init(broker, "app.main:app")

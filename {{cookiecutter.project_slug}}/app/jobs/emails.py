@@ -1,0 +1,39 @@
+"""Email jobs. Each is safe to run again with the same job id: same link, never sent twice.
+
+The token is committed in one transaction, the email sent after it, and the send recorded in a
+second one. A crash between the last two sends that email again on retry; none is ever lost.
+"""
+
+from app.core.config import Settings
+from app.core.email import EmailSender
+from app.db.session import Database
+from app.services.email_verification import EmailVerificationService
+from app.services.password_reset import PasswordResetService
+from app.services.user_tokens import OutgoingLink, UserTokenService
+
+
+async def send_password_reset_email(
+    email: str, job_id: str, *, database: Database, settings: Settings, sender: EmailSender
+) -> None:
+    async with database.transaction() as session:
+        link = await PasswordResetService(session, settings).prepare_link(email, job_id=job_id)
+    await deliver(link, database=database, settings=settings, sender=sender)
+
+
+async def send_verification_email(
+    email: str, job_id: str, *, database: Database, settings: Settings, sender: EmailSender
+) -> None:
+    async with database.transaction() as session:
+        service = EmailVerificationService(session, settings)
+        link = await service.prepare_link(email, job_id=job_id)
+    await deliver(link, database=database, settings=settings, sender=sender)
+
+
+async def deliver(
+    link: OutgoingLink | None, *, database: Database, settings: Settings, sender: EmailSender
+) -> None:
+    if link is None:
+        return
+    await sender.send(link.email)
+    async with database.transaction() as session:
+        await UserTokenService(session, settings).mark_sent(link.token_id)

@@ -1,0 +1,47 @@
+"""Email jobs queued for the taskiq worker (`make worker`) once the response is sent.
+
+Queued after the response, so after the request's transaction committed: the worker always finds
+what the request wrote. If Redis is unreachable at that moment the job is lost (and logged); once
+queued, a job survives API and worker restarts and is retried until it succeeds or runs out.
+"""
+
+import logging
+import uuid
+from collections.abc import Coroutine
+from typing import Any
+
+from fastapi import BackgroundTasks, Request
+from taskiq import AsyncTaskiqDecoratedTask
+
+from app.core.config import Settings
+from app.jobs import tasks
+
+logger = logging.getLogger(__name__)
+# A task as taskiq types it: the decorated coroutine function's return value is a coroutine.
+EmailTask = AsyncTaskiqDecoratedTask[..., Coroutine[Any, Any, None]]
+
+
+class EmailJobs:
+    def __init__(self, background: BackgroundTasks, *, settings: Settings) -> None:
+        self.background = background
+        self.settings = settings
+
+    @classmethod
+    def for_request(cls, request: Request, background: BackgroundTasks) -> "EmailJobs":
+        return cls(background, settings=request.app.state.settings)
+
+    def password_reset(self, email: str) -> None:
+        self.background.add_task(self._queue, tasks.send_password_reset_email, email)
+
+    def verification(self, email: str) -> None:
+        self.background.add_task(self._queue, tasks.send_verification_email, email)
+
+    async def _queue(self, task: EmailTask, email: str) -> None:
+        job_id = uuid.uuid4().hex
+        try:
+            kicker = task.kicker().with_labels(queue_name=self.settings.jobs_queue_name)
+            await kicker.kiq(email, job_id)
+        except Exception:  # the response is gone: log and drop
+            logger.exception(
+                "Could not queue %s (%s); the email was not sent", task.task_name, job_id
+            )

@@ -1,0 +1,77 @@
+"""A real SMTP server for the tests (aiosmtpd on 127.0.0.1), keeping what it receives."""
+
+import asyncio
+import re
+import socket
+import threading
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from urllib.parse import parse_qs, urlsplit
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+LINK = re.compile(r"https?://\S+")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Mailbox:
+    """Messages received so far. `refuse_next` turns down that many messages; `delay_seconds`
+    makes each delivery take that long (a slow mail server)."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+    refuse_next: int = 0
+    delay_seconds: float = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        await asyncio.sleep(self.delay_seconds)
+        with self.lock:
+            if self.refuse_next > 0:
+                self.refuse_next -= 1
+                return "451 Try again later"
+            raw = envelope.original_content or b""
+            message = message_from_bytes(raw, policy=policy.default)
+            assert isinstance(message, EmailMessage)
+            self.messages.append(message)
+        return "250 OK"
+
+    def clear(self) -> None:
+        with self.lock:
+            self.messages.clear()
+            self.refuse_next = 0
+            self.delay_seconds = 0
+
+    def sent_to(self, address: str) -> list[EmailMessage]:
+        with self.lock:
+            return [message for message in self.messages if message["To"] == address]
+
+    def link_token(self, address: str, page: str) -> str:
+        """Follows the link in the latest email to `address` for `page`: returns its token."""
+        message = self.sent_to(address)[-1]
+        body = message.get_body(preferencelist=("plain",))
+        assert body is not None
+        links = [urlsplit(url) for url in LINK.findall(body.get_content())]
+        (link,) = [url for url in links if url.path.endswith(f"/{page}")]
+        return parse_qs(link.query)["token"][0]
+
+
+class MailServer:
+    def __init__(self) -> None:
+        self.mailbox = Mailbox()
+        self.port = free_port()
+        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+
+    def __enter__(self) -> "MailServer":
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.controller.stop()

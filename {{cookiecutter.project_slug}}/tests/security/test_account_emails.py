@@ -1,0 +1,177 @@
+"""Attacks on the emailed-link flows: enumeration, flooding, and every way to misuse a token."""
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient, Response
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.clock import utcnow
+from app.core.config import Settings
+from app.models.user_tokens import UserToken
+from app.models.users import User
+from tests.conftest import PASSWORD, assert_error, make_user
+from tests.mail import Mailbox
+
+NEW_PASSWORD = "a brand new passphrase"
+# Unique per request; and a clock reading, which may tick between the two calls.
+VOLATILE_HEADERS = {"x-request-id", "x-ratelimit-reset"}
+
+
+async def post(app: FastAPI, name: str, body: dict[str, str]) -> Response:
+    async with AsyncClient(
+        transport=ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
+        return await client.post(app.url_path_for(name), json=body)
+
+
+def comparable(response: Response) -> tuple[int, bytes, dict[str, str]]:
+    headers = {k: v for k, v in response.headers.items() if k not in VOLATILE_HEADERS}
+    return response.status_code, response.content, headers
+
+
+@pytest.mark.parametrize("route", ["request_password_reset", "resend_verification"])
+async def test_known_and_unknown_addresses_get_identical_answers(
+    route: str,
+    app_factory: Callable[..., FastAPI],
+    session: AsyncSession,
+    settings: Settings,
+    mailbox: Mailbox,
+) -> None:
+    known = await make_user(session, settings, email="known@example.com", is_verified=False)
+    # A fresh app each: rate-limit headers start from the same count.
+    for_known = await post(app_factory(), route, {"email": known.email})
+    for_unknown = await post(app_factory(), route, {"email": "nobody@example.com"})
+    assert for_known.status_code == 202
+    assert comparable(for_known) == comparable(for_unknown)
+    resets = [int(r.headers["x-ratelimit-reset"]) for r in (for_known, for_unknown)]
+    assert abs(resets[0] - resets[1]) <= 1
+    assert len(mailbox.sent_to(known.email)) == 1
+    assert mailbox.sent_to("nobody@example.com") == []
+
+
+@pytest.mark.parametrize("route", ["request_password_reset", "resend_verification"])
+async def test_emails_to_one_address_are_limited_whoever_asks(
+    route: str, app_factory: Callable[..., FastAPI], user: User, mailbox: Mailbox
+) -> None:
+    app = app_factory(rate_limit_email_account="2/hour")
+    for email in (user.email, "nobody@example.com"):
+        answers = [(await post(app, route, {"email": email})).status_code for _ in range(3)]
+        assert answers == [202, 202, 429]
+    assert (await post(app, route, {"email": "third@example.com"})).status_code == 202
+
+
+async def test_one_client_cannot_spray_addresses(
+    app_factory: Callable[..., FastAPI], mailbox: Mailbox
+) -> None:
+    app = app_factory(rate_limit_auth="2/minute")
+    answers = [
+        (await post(app, "request_password_reset", {"email": f"u{n}@example.com"})).status_code
+        for n in range(3)
+    ]
+    assert answers == [202, 202, 429]
+
+
+async def reset_token(app: FastAPI, mailbox: Mailbox, email: str) -> str:
+    await post(app, "request_password_reset", {"email": email})
+    return mailbox.link_token(email, "reset-password")
+
+
+async def confirm(app: FastAPI, token: str) -> Response:
+    body = {"token": token, "new_password": NEW_PASSWORD}
+    return await post(app, "confirm_password_reset", body)
+
+
+def assert_invalid_token(response: Response) -> None:
+    assert response.status_code == 400
+    assert_error(response.json(), "INVALID_TOKEN")
+
+
+async def test_a_reset_token_works_once(app: FastAPI, user: User, mailbox: Mailbox) -> None:
+    token = await reset_token(app, mailbox, user.email)
+    assert (await confirm(app, token)).status_code == 204
+    assert_invalid_token(await confirm(app, token))
+
+
+async def test_an_expired_reset_token_is_refused(
+    app: FastAPI, user: User, mailbox: Mailbox, session: AsyncSession
+) -> None:
+    token = await reset_token(app, mailbox, user.email)
+    await session.execute(update(UserToken).values(expires_at=utcnow() - timedelta(seconds=1)))
+    await session.commit()
+    assert_invalid_token(await confirm(app, token))
+
+
+async def test_a_token_of_another_purpose_is_refused(
+    app: FastAPI, session: AsyncSession, settings: Settings, mailbox: Mailbox
+) -> None:
+    user = await make_user(session, settings, email="fresh@example.com", is_verified=False)
+    await post(app, "resend_verification", {"email": user.email})
+    verification = mailbox.link_token(user.email, "verify-email")
+    assert_invalid_token(await confirm(app, verification))
+    reset = await reset_token(app, mailbox, user.email)
+    assert_invalid_token(await post(app, "verify_email", {"token": reset}))
+
+
+async def test_a_reset_token_issued_before_a_later_password_change_is_refused(
+    app: FastAPI, user: User, mailbox: Mailbox
+) -> None:
+    first = await reset_token(app, mailbox, user.email)
+    second = await reset_token(app, mailbox, user.email)
+    assert first != second
+    assert (await confirm(app, second)).status_code == 204
+    assert_invalid_token(await confirm(app, first))
+
+
+async def test_a_reset_token_is_void_after_the_password_is_changed_in_the_profile(
+    app: FastAPI, user: User, user_headers: dict[str, str], mailbox: Mailbox
+) -> None:
+    token = await reset_token(app, mailbox, user.email)
+    async with AsyncClient(
+        transport=ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
+        changed = await client.patch(
+            app.url_path_for("update_me"),
+            json={"password": "another passphrase", "current_password": PASSWORD},
+            headers=user_headers,
+        )
+    assert changed.status_code == 200
+    assert_invalid_token(await confirm(app, token))
+
+
+@pytest.mark.parametrize(
+    ("token", "status", "code"),
+    [
+        ("x", 400, "INVALID_TOKEN"),
+        ("A" * 43, 400, "INVALID_TOKEN"),
+        ("A" * 2049, 422, "VALIDATION_ERROR"),
+    ],
+)
+async def test_a_made_up_token_is_refused(app: FastAPI, token: str, status: int, code: str) -> None:
+    response = await confirm(app, token)
+    assert response.status_code == status
+    assert_error(response.json(), code)
+
+
+async def test_a_verification_link_does_not_verify_a_changed_address(
+    app_factory: Callable[..., FastAPI], session: AsyncSession, settings: Settings, mailbox: Mailbox
+) -> None:
+    app = app_factory(unverified_user_access="full")
+    user = await make_user(session, settings, email="before@example.com", is_verified=False)
+    await post(app, "resend_verification", {"email": user.email})
+    token = mailbox.link_token(user.email, "verify-email")
+    user.email = "after@example.com"
+    await session.commit()
+    assert_invalid_token(await post(app, "verify_email", {"token": token}))
+
+
+async def test_only_the_token_hash_is_stored(
+    app: FastAPI, user: User, mailbox: Mailbox, session: AsyncSession
+) -> None:
+    token = await reset_token(app, mailbox, user.email)
+    stored = (await session.execute(UserToken.__table__.select())).all()
+    assert stored
+    assert all(token not in str(value) for row in stored for value in row)
