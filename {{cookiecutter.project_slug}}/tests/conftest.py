@@ -6,6 +6,8 @@ Test settings come from `tests/settings.py`, which reads nothing but the databas
 """
 
 import asyncio
+import io
+import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -29,6 +31,7 @@ from app.api.deps import get_email_jobs
 {%- endif %}
 from app.cli import create_db
 from app.core.config import Settings
+from app.core.logging import ACCESS_LOGGER
 from app.core.security import create_token, hash_password
 from app.db.session import Database, create_engine, read_only
 from app.main import create_app
@@ -252,3 +255,21 @@ def assert_error(response_json: dict[str, object], code: str) -> None:
     assert isinstance(error["message"], str)
     assert error["message"]
     assert error["request_id"]
+
+
+@pytest.fixture
+def access_output() -> Iterator[Callable[[], io.StringIO]]:
+    """Points the access handler that configure_logging installed at a buffer."""
+    swapped: list[tuple[logging.StreamHandler[io.TextIOWrapper], object]] = []
+
+    def capture() -> io.StringIO:
+        buffer = io.StringIO()
+        for handler in logging.getLogger(ACCESS_LOGGER).handlers:
+            if isinstance(handler, logging.StreamHandler):
+                swapped.append((handler, handler.setStream(buffer)))
+        assert swapped, "configure_logging installed no access handler"
+        return buffer
+
+    yield capture
+    for handler, stream in swapped:
+        handler.setStream(stream)  # type: ignore[arg-type]

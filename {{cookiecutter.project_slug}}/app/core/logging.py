@@ -14,11 +14,15 @@ from app.core.request_context import current_request_id
 SENSITIVE_KEYS = re.compile(r"pass(word)?|secret|token|authorization|cookie|api[_-]?key", re.I)
 REDACTED = "[redacted]"
 # One line per request, written by RequestContextMiddleware: request_id, method, route, status,
-# duration_ms.
+# duration_ms{% if cookiecutter.tracing == "opentelemetry" %}, and the trace id{% endif %}.
 ACCESS_LOGGER = "app.access"
 ACCESS_JSON = (
     '{"time": "%s", "level": "%s", "logger": "%s", "message": %s, "request_id": "%s",'
+{%- if cookiecutter.tracing == "opentelemetry" %}
+    ' "method": %s, "route": %s, "status": %d, "duration_ms": %s, "otelTraceID": "%s"}'
+{%- else %}
     ' "method": %s, "route": %s, "status": %d, "duration_ms": %s}'
+{%- endif %}
 )
 BEARER_VALUE = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
 # A JWT logged bare (no "Bearer"): base64url JSON header `{"` always starts with "eyJ".
@@ -97,6 +101,9 @@ class AccessJsonFormatter(logging.Formatter):
             json.dumps(fields["route"]),
             fields["status"],
             fields["duration_ms"],
+{%- if cookiecutter.tracing == "opentelemetry" %}
+            fields["otelTraceID"],  # set on every record by OpenTelemetry's logging instrumentation
+{%- endif %}
         )
 
 

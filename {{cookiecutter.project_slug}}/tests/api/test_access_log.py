@@ -4,31 +4,13 @@ import io
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
 from app.core.logging import ACCESS_LOGGER
-
-
-@pytest.fixture
-def access_output() -> Iterator[Callable[[], io.StringIO]]:
-    """Points the access handler that configure_logging installed at a buffer."""
-    swapped: list[tuple[logging.StreamHandler[io.TextIOWrapper], object]] = []
-
-    def capture() -> io.StringIO:
-        buffer = io.StringIO()
-        for handler in logging.getLogger(ACCESS_LOGGER).handlers:
-            if isinstance(handler, logging.StreamHandler):
-                swapped.append((handler, handler.setStream(buffer)))
-        assert swapped, "configure_logging installed no access handler"
-        return buffer
-
-    yield capture
-    for handler, stream in swapped:
-        handler.setStream(stream)  # type: ignore[arg-type]
 
 
 async def test_json_access_line_names_the_route_template_not_the_path(

@@ -1,9 +1,12 @@
 """Traces: one request gives a server span named by its route template with its SQL below it,
-no span carries a secret, and the log lines of the request carry its trace id."""
+no span carries a secret, and the log lines of the request (its access line too) carry its trace
+id."""
 
+import io
+import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import pytest
 from fastapi import FastAPI
@@ -156,6 +159,28 @@ async def test_log_lines_of_a_request_carry_its_trace_id(
     assert logged
     assert {getattr(record, "otelTraceID", None) for record in logged} == {trace_id}
     assert all(getattr(record, "request_id", "-") != "-" for record in logged)
+
+
+@pytest.mark.parametrize("log_json", [True, False], ids=["json", "text"])
+async def test_the_access_line_carries_the_trace_id_of_its_server_span(
+    engine: AsyncEngine,
+    settings: Settings,
+    exporter: InMemorySpanExporter,
+    access_output: Callable[[], io.StringIO],
+    log_json: bool,
+) -> None:
+    overrides = {"access_log": True, "log_json": log_json, "log_level": "INFO"}
+    app = create_app(changed_settings(settings, **overrides))
+    async with app.router.lifespan_context(app):
+        output = access_output()
+        server = server_span(await call(app, exporter, "GET", ME))
+    assert server.context is not None
+    trace_id = format(server.context.trace_id, "032x")
+    (line,) = output.getvalue().splitlines()
+    if log_json:
+        assert json.loads(line)["otelTraceID"] == trace_id
+    else:
+        assert f" trace={trace_id} " in line
 
 
 async def test_probes_and_scrapes_are_not_traced(
