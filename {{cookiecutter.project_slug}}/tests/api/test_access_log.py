@@ -2,11 +2,9 @@
 
 import io
 import json
-import logging
 import uuid
 from collections.abc import Callable
 
-import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
