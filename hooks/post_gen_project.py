@@ -44,6 +44,7 @@ GITHUB_CI_PATHS = (".github",)
 TRACING_PATHS = ("app/core/tracing.py", "tests/core/test_tracing.py")
 KUBERNETES_PATHS = ("deploy",)
 KUBERNETES_REDIS_PATHS = ("deploy/kubernetes/base/redis.yaml",)
+KUBERNETES_WORKER_PATHS = ("deploy/kubernetes/base/worker.yaml",)
 # The team's extra members; a single backend agent owns everything, so it needs no contract.
 TEAM_ONLY_AGENT_PATHS = (
     ".claude/CONTRACT.md",
@@ -69,6 +70,7 @@ REMOVALS: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
     ("tracing", "none", TRACING_PATHS),
     ("kubernetes", False, KUBERNETES_PATHS),
     ("rate_limit_storage", "memory", KUBERNETES_REDIS_PATHS),
+    ("background_jobs", "none", KUBERNETES_WORKER_PATHS),
     ("agent_files", "backend", TEAM_ONLY_AGENT_PATHS),
     ("agent_files", "none", ALL_AGENT_PATHS),
 )

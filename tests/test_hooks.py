@@ -171,6 +171,12 @@ def test_removal_table_names_only_real_answers_and_values() -> None:
             set(post.IN_PROCESS_JOB_PATHS),
             {"app/jobs/queue.py", "app/jobs/emails.py"},
         ),
+        ({"kubernetes": True}, set(post.KUBERNETES_WORKER_PATHS), {"deploy"}),
+        (
+            {"kubernetes": True, "background_jobs": "taskiq", "rate_limit_storage": "redis"},
+            set(),
+            {"deploy/kubernetes/base/worker.yaml", "deploy/kubernetes/base/redis.yaml"},
+        ),
     ],
 )
 def test_paths_to_remove_follow_the_answers(

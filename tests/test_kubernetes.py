@@ -27,6 +27,8 @@ EXTERNAL_VARIABLES = re.compile(r"^(FORWARDED_ALLOW_IPS|OTEL_[A-Z_]+)$")
 SECRET_VALUES = {
     "SECRET_KEY": "k" * 48,
     "DATABASE_URL": "postgresql+asyncpg://app:pw@db.example.internal:5432/app",
+    "SMTP_USER": "relay-user",
+    "SMTP_PASSWORD": "relay-password",
 }
 Objects = list[dict[str, Any]]
 Baked = tuple[dict[str, Any], Path]
@@ -48,6 +50,10 @@ def rendered(variant: Baked) -> Objects:
 
 def with_redis(variant: Baked) -> bool:
     return variant[0].get("rate_limit_storage") == "redis"
+
+
+def with_worker(variant: Baked) -> bool:
+    return variant[0].get("background_jobs") == "taskiq"
 
 
 def component(obj: dict[str, Any]) -> str | None:
@@ -142,6 +148,8 @@ def test_the_overlay_renders_the_objects_the_service_needs(
     ]
     if with_redis(variant):
         expected += [("Deployment", f"{name}-redis"), ("Service", f"{name}-redis")]
+    if with_worker(variant):
+        expected.append(("Deployment", f"{name}-worker"))
     assert kinds == sorted(expected)
     # The ConfigMap's name carries a hash of its contents: a changed setting rolls the pods.
     assert re.fullmatch(
@@ -214,7 +222,8 @@ def test_container_port_and_user_match_the_dockerfile(variant: Baked, rendered: 
     annotations = find(rendered, "Deployment", "api")["spec"]["template"]["metadata"]["annotations"]
     assert annotations["prometheus.io/port"] == str(exposed[0])
     assert not {"command", "args"} & set(container), "the image's CMD runs"
-    for of, kind in (("api", "Deployment"), ("migration", "Job")):
+    pods = [("api", "Deployment"), ("migration", "Job")]
+    for of, kind in pods + ([("worker", "Deployment")] if with_worker(variant) else []):
         context = pod_spec(find(rendered, kind, of))["securityContext"]
         assert (context["runAsUser"], context["runAsGroup"]) == (user, group)
 
@@ -285,6 +294,58 @@ def test_every_setting_the_app_requires_is_provided(
         name for name in env if name not in report["fields"] and not EXTERNAL_VARIABLES.match(name)
     }
     assert unread == set()
+
+
+WORKER_SCRIPT = """
+import importlib, json
+from app.core.config import Settings
+# What `taskiq worker` loads: the broker object and the task modules named in its command.
+for target in targets:  # set by the line the test puts first
+    module, _, attribute = target.partition(":")
+    loaded = importlib.import_module(module)
+    assert not attribute or getattr(loaded, attribute) is not None, target
+settings = Settings(_env_file=None)
+print(json.dumps({
+    "environment": settings.environment.value,
+    "longest job": settings.db_command_timeout_seconds + settings.smtp_timeout_seconds,
+}))
+"""
+
+
+def test_the_worker_runs_the_compose_command_with_the_apis_image_and_settings(
+    variant: Baked, rendered: Objects
+) -> None:
+    _, project = variant
+    named = "deploy/kubernetes/base/worker.yaml"
+    for doc, mention in (("AGENTS.md", named), ("README.md", "`base/worker.yaml`")):
+        assert (mention in (project / doc).read_text()) is with_worker(variant), doc
+    if not with_worker(variant):
+        assert not [obj for obj in rendered if component(obj) == "worker"]
+        assert not (project / named).exists()
+        return
+    deployment = find(rendered, "Deployment", "worker")
+    spec = pod_spec(deployment)
+    (container,) = spec["containers"]
+    api = api_container(rendered)
+    compose = yaml.safe_load((project / "docker-compose.yml").read_text())
+    assert container["command"] == compose["services"]["worker"]["command"]
+    assert container["image"] == api["image"]
+    assert (container["envFrom"], container["env"]) == (api["envFrom"], api["env"])
+    api_pod = pod_spec(find(rendered, "Deployment", "api"))
+    assert spec["securityContext"] == api_pod["securityContext"]
+    assert container["securityContext"] == api["securityContext"]
+    assert deployment["spec"]["replicas"] >= 1
+    # It serves nothing: no port, no HTTP probe, no Service in front of it.
+    assert not [key for key in container if key == "ports" or key.endswith("Probe")]
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    for service in (obj for obj in rendered if obj["kind"] == "Service"):
+        assert not service["spec"]["selector"].items() <= pod_labels.items()
+    env = provided_environment(rendered, "Deployment", "worker")
+    targets = [arg for arg in container["command"][2:] if arg.startswith("app.")]
+    report = run_in_bake(project, f"targets = {targets!r}\n{WORKER_SCRIPT}", env)
+    assert report["environment"] == "production"
+    # Room for the longest job to finish after SIGTERM, and for taskiq's 5 s broker shutdown.
+    assert spec["terminationGracePeriodSeconds"] >= report["longest job"] + 5
 
 
 METRICS_SCRIPT = """

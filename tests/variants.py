@@ -60,6 +60,14 @@ VARIANTS = (
         rate_limit_storage="redis",
         tracing="opentelemetry",
     ),
+    # Manifests only: the taskiq and kubernetes matrix rows already run the code of both.
+    row(
+        "kubernetes_taskiq",
+        "kubernetes",
+        kubernetes=True,
+        rate_limit_storage="redis",
+        background_jobs="taskiq",
+    ),
     # taskiq needs Redis (the pre-gen hook refuses it without); with SQLite the API and the worker
     # share one database file.
     row("taskiq", "matrix agents", rate_limit_storage="redis", background_jobs="taskiq"),
