@@ -31,7 +31,6 @@ from app.api.deps import get_email_jobs
 {%- endif %}
 from app.cli import create_db
 from app.core.config import Settings
-from app.core.logging import ACCESS_LOGGER
 from app.core.security import create_token, hash_password
 from app.db.session import Database, create_engine, read_only
 from app.main import create_app
@@ -258,16 +257,18 @@ def assert_error(response_json: dict[str, object], code: str) -> None:
 
 
 @pytest.fixture
-def access_output() -> Iterator[Callable[[], io.StringIO]]:
-    """Points the access handler that configure_logging installed at a buffer."""
+def log_output() -> Iterator[Callable[..., io.StringIO]]:
+    """`log_output(*logger_names)` points the stream handlers configure_logging gave those loggers
+    ("" is the root) at one buffer; call it after the app is built."""
     swapped: list[tuple[logging.StreamHandler[io.TextIOWrapper], object]] = []
 
-    def capture() -> io.StringIO:
+    def capture(*logger_names: str) -> io.StringIO:
         buffer = io.StringIO()
-        for handler in logging.getLogger(ACCESS_LOGGER).handlers:
-            if isinstance(handler, logging.StreamHandler):
-                swapped.append((handler, handler.setStream(buffer)))
-        assert swapped, "configure_logging installed no access handler"
+        for name in logger_names:
+            for handler in logging.getLogger(name).handlers:
+                if isinstance(handler, logging.StreamHandler):
+                    swapped.append((handler, handler.setStream(buffer)))
+        assert swapped, "configure_logging installed no stream handler"
         return buffer
 
     yield capture

@@ -12,10 +12,10 @@ from app.core.logging import ACCESS_LOGGER
 
 
 async def test_json_access_line_names_the_route_template_not_the_path(
-    app_factory: Callable[..., FastAPI], access_output: Callable[[], io.StringIO]
+    app_factory: Callable[..., FastAPI], log_output: Callable[..., io.StringIO]
 ) -> None:
     app = app_factory(access_log=True, log_json=True, log_level="INFO")
-    output = access_output()
+    output = log_output(ACCESS_LOGGER)
     user_id = uuid.uuid4()
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
         response = await client.get(f"/api/v1/users/{user_id}")
@@ -31,10 +31,10 @@ async def test_json_access_line_names_the_route_template_not_the_path(
 
 
 async def test_text_access_line_carries_the_same_facts(
-    app_factory: Callable[..., FastAPI], access_output: Callable[[], io.StringIO]
+    app_factory: Callable[..., FastAPI], log_output: Callable[..., io.StringIO]
 ) -> None:
     app = app_factory(access_log=True, log_json=False, log_level="INFO")
-    output = access_output()
+    output = log_output(ACCESS_LOGGER)
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
         response = await client.get("/health/live")
     (line,) = output.getvalue().splitlines()
@@ -43,10 +43,10 @@ async def test_text_access_line_carries_the_same_facts(
 
 
 async def test_unmatched_path_is_logged_without_anything_token_like(
-    app_factory: Callable[..., FastAPI], access_output: Callable[[], io.StringIO]
+    app_factory: Callable[..., FastAPI], log_output: Callable[..., io.StringIO]
 ) -> None:
     app = app_factory(access_log=True, log_json=True, log_level="INFO")
-    output = access_output()
+    output = log_output(ACCESS_LOGGER)
     jwt_like = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
         response = await client.get(f"/nowhere/{jwt_like}")
@@ -57,10 +57,10 @@ async def test_unmatched_path_is_logged_without_anything_token_like(
 
 
 async def test_access_log_off_writes_nothing(
-    app_factory: Callable[..., FastAPI], access_output: Callable[[], io.StringIO]
+    app_factory: Callable[..., FastAPI], log_output: Callable[..., io.StringIO]
 ) -> None:
     app = app_factory(access_log=False, log_level="INFO")
-    output = access_output()
+    output = log_output(ACCESS_LOGGER)
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
         await client.get("/health/live")
     assert output.getvalue() == ""

@@ -18,6 +18,7 @@ from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.config import Settings
+from app.core.logging import ACCESS_LOGGER
 from app.core.security import create_token
 from app.core.tracing import tracer_provider
 from app.main import create_app
@@ -166,13 +167,13 @@ async def test_the_access_line_carries_the_trace_id_of_its_server_span(
     engine: AsyncEngine,
     settings: Settings,
     exporter: InMemorySpanExporter,
-    access_output: Callable[[], io.StringIO],
+    log_output: Callable[..., io.StringIO],
     log_json: bool,
 ) -> None:
     overrides = {"access_log": True, "log_json": log_json, "log_level": "INFO"}
     app = create_app(changed_settings(settings, **overrides))
     async with app.router.lifespan_context(app):
-        output = access_output()
+        output = log_output(ACCESS_LOGGER)
         server = server_span(await call(app, exporter, "GET", ME))
     assert server.context is not None
     trace_id = format(server.context.trace_id, "032x")

@@ -6,7 +6,7 @@ real requests and by the careless log calls a future change might add.
 
 import io
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from fastapi import FastAPI, Request
@@ -24,29 +24,10 @@ careless = logging.getLogger("app.careless")
 NEW_PASSWORD = "another secret passphrase"
 
 
-@pytest.fixture
-def captured_output() -> Iterator[Callable[[], io.StringIO]]:
-    """Points the configured root handler at a buffer (call after the app is built)."""
-    swapped: list[tuple[logging.StreamHandler[io.TextIOWrapper], object]] = []
-
-    def capture() -> io.StringIO:
-        buffer = io.StringIO()
-        handlers = [*logging.getLogger().handlers, *logging.getLogger(ACCESS_LOGGER).handlers]
-        for handler in handlers:
-            if isinstance(handler, logging.StreamHandler):
-                swapped.append((handler, handler.setStream(buffer)))
-        assert swapped, "configure_logging installed no stream handler"
-        return buffer
-
-    yield capture
-    for handler, stream in swapped:
-        handler.setStream(stream)  # type: ignore[arg-type]
-
-
 @pytest.mark.parametrize("log_json", [False, True], ids=["text", "json"])
 async def test_secrets_never_appear_in_logs(
     app_factory: Callable[..., FastAPI],
-    captured_output: Callable[[], io.StringIO],
+    log_output: Callable[..., io.StringIO],
     user: User,
     log_json: bool,
 ) -> None:
@@ -69,7 +50,7 @@ async def test_secrets_never_appear_in_logs(
         careless.info(f"token in an f-string: {request.headers['authorization'][7:]}")
 
     app.add_api_route(f"{API_PREFIX}/sloppy", sloppy, methods=["POST"])
-    output = captured_output()
+    output = log_output("", ACCESS_LOGGER)
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
         tokens = await login(client, user.email)
         access = tokens["access_token"]
