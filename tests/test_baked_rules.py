@@ -4,6 +4,7 @@ Each test works on a copy of the default bake, so the tests sharing the original
 """
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -54,8 +55,11 @@ HOSTILE_ENV_FILE = {
 def test_default_bake_make_lint_keeps_every_layer_contract(
     default_project: Path, venv: Path
 ) -> None:
+    pyproject = tomllib.loads((default_project / "pyproject.toml").read_text())
+    contracts = len(pyproject["tool"]["importlinter"]["contracts"])
+    assert contracts >= 7
     result = run_make(default_project, venv, "lint")
-    assert "Contracts: 7 kept, 0 broken." in result.stdout
+    assert f"Contracts: {contracts} kept, 0 broken." in result.stdout
 
 
 @pytest.mark.parametrize(("relative", "line", "contract"), FORBIDDEN_IMPORTS)

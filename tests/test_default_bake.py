@@ -120,6 +120,8 @@ ITEM_NOTES = "    notes: Mapped[str | None] = mapped_column(Text, default=None)\
 
 def test_make_revision_writes_the_next_numbered_migration(bake: Baker, venv: Path) -> None:
     project = bake(project_name="Tpl Revision")
+    last_number = max(path.name[:4] for path in (project / "alembic/versions").glob("*.py"))
+    next_number = f"{int(last_number) + 1:04d}"
     model = project / "app/models/items.py"
     assert ITEM_DESCRIPTION in model.read_text()
     model.write_text(model.read_text().replace(ITEM_DESCRIPTION, ITEM_DESCRIPTION + ITEM_NOTES))
@@ -133,11 +135,11 @@ def test_make_revision_writes_the_next_numbered_migration(bake: Baker, venv: Pat
         run([alembic, "upgrade", "head"], cwd=project, env=env)
         check = run([alembic, "check"], cwd=project, env=env)
     assert "No new upgrade operations detected" in check.stdout + check.stderr
-    created = project / "alembic/versions/0004_add_item_notes.py"
+    created = project / f"alembic/versions/{next_number}_add_item_notes.py"
     assert sorted(path.name for path in created.parent.glob("*.py"))[-1] == created.name
     text = created.read_text()
-    assert 'revision: str = "0004"' in text
-    assert 'down_revision: str | None = "0003"' in text
+    assert f'revision: str = "{next_number}"' in text
+    assert f'down_revision: str | None = "{last_number}"' in text
     assert "notes" in text
 
 

@@ -27,7 +27,6 @@ EXTERNAL_VARIABLES = re.compile(r"^(FORWARDED_ALLOW_IPS|OTEL_[A-Z_]+)$")
 SECRET_VALUES = {
     "SECRET_KEY": "k" * 48,
     "DATABASE_URL": "postgresql+asyncpg://app:pw@db.example.internal:5432/app",
-    "SMTP_USER": "relay-user",
     "SMTP_PASSWORD": "relay-password",
 }
 Objects = list[dict[str, Any]]

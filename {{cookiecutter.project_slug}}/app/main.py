@@ -109,4 +109,11 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
         app.add_middleware(MetricsMiddleware, allow_from=settings.metrics_allow_from)
 
 
-app = create_app(settings_or_exit())
+def __getattr__(name: str) -> FastAPI:
+    """`app.main:app`, the app uvicorn serves, built on first use (PEP 562): importing
+    `create_app` alone (tests, tools) reads no settings from the environment."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    served = create_app(settings_or_exit())
+    globals()["app"] = served
+    return served

@@ -1,7 +1,11 @@
 """Every URL the tests call, looked up by route name: a moved prefix or path changes nothing else."""
 
 from app.api.v1.router import api_router
-from app.main import app
+from app.main import create_app
+from tests.settings import make_test_settings
+
+# Built from the test settings, never from the developer's environment.
+app = create_app(make_test_settings())
 
 
 def url_for(name: str, **path_params: object) -> str:

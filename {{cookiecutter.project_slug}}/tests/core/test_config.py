@@ -99,7 +99,7 @@ def test_settings_errors_are_described_by_variable_name_on_one_line() -> None:
 
 @pytest.mark.parametrize(
     "command",
-    [["-c", "import app.main"], ["-m", "app.cli", "create-db"]],
+    [["-c", "from app.main import app"], ["-m", "app.cli", "create-db"]],
     ids=["server-import", "cli"],
 )
 def test_a_refused_production_start_prints_one_line(command: list[str]) -> None:
