@@ -46,6 +46,8 @@ def assert_nothing_left(tmp_path: Path) -> None:
         (
             {"project_name": "Agt Bad", "kubernetes": "yes", "docker": "no"},
             "ERROR: kubernetes=yes needs docker=yes",
+        ),
+        (
             {"project_name": "Agt Bad", "background_jobs": "taskiq"},
             "ERROR: background_jobs=taskiq queues jobs in Redis: also answer rate_limit_storage=redis",
         ),

@@ -102,6 +102,7 @@ def test_two_scaffolded_resources_pass_lint_tests_and_alembic_check(
 ) -> None:
     project = bake(project_name=project_name, database=database)
     venv = make_ready(project)
+    last_migration = max(int(path.name[:4]) for path in project.glob("alembic/versions/*.py"))
     for name, fields, owned in RESOURCES:
         output = make_resource(project, name, fields, owned)
         assert f"wrote app/api/v1/endpoints/{name}.py" in output
@@ -117,7 +118,11 @@ def test_two_scaffolded_resources_pass_lint_tests_and_alembic_check(
             f"tests/services/test_{name}.py",
             f"tests/repositories/test_{name}.py",
         } <= written
-    assert {"alembic/versions/0004_projects.py", "alembic/versions/0005_categories.py"} <= written
+    first, second = (f"{number:04d}" for number in (last_migration + 1, last_migration + 2))
+    assert {
+        f"alembic/versions/{first}_projects.py",
+        f"alembic/versions/{second}_categories.py",
+    } <= written
     assert {"app/models/__init__.py", "app/api/deps.py", "app/api/v1/router.py"} <= written
     run(["make", "lint"], cwd=project)
     tests = run(["make", "test", "ARGS=-q -p no:cacheprovider"], cwd=project)

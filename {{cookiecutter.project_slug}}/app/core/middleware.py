@@ -115,7 +115,7 @@ class RequestContextMiddleware:
 
 
 def route_template(scope: Scope) -> str:
-    """The matched route as declared (`/api/v1/items/{item_id}`): few distinct values, no ids.
+    """The matched route as declared (`/api/v1/users/{user_id}`): few distinct values, no ids.
 
     An unmatched path is the client's own text, so it is scrubbed of anything token-like.
     """
