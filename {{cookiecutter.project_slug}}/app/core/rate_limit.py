@@ -118,7 +118,8 @@ class RateLimit:
 def _route_scope(request: Request) -> str:
     """Each route gets its own bucket, like slowapi's per-route default limits."""
     route = request.scope.get("route")
-    path = getattr(route, "path", request.url.path)
+    # Not getattr(route, "path", request.url.path): that builds the URL on every request.
+    path = route.path if route is not None else request.url.path
     return f"{request.method}:{path}"
 
 

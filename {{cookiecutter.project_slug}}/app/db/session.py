@@ -6,7 +6,11 @@ BEGIN/COMMIT: a read needs one round trip, not three.
 """
 
 from collections.abc import AsyncIterator
+{%- if cookiecutter.database == "postgresql" %}
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+{%- else %}
 from contextlib import asynccontextmanager
+{%- endif %}
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +28,9 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from app.core.config import Settings
+{%- if cookiecutter.database == "postgresql" %}
+from app.db.connection_queue import ConnectionQueue
+{%- endif %}
 {%- if cookiecutter.database == "sqlite" %}
 
 # How long a writer waits for another writer's lock before "database is locked" (a 503).
@@ -59,11 +66,22 @@ class Database:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     read_sessions: async_sessionmaker[AsyncSession]
+{%- if cookiecutter.database == "postgresql" %}
+    # Sessions wait here, in arrival order, for a pooled connection (None: straight to the pool).
+    queue: ConnectionQueue | None = None
+
+    def _turn(self) -> AbstractAsyncContextManager[None]:
+        return self.queue.turn() if self.queue is not None else nullcontext()
+{%- endif %}
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session whose work is committed if the block succeeds and rolled back if it raises."""
+{%- if cookiecutter.database == "postgresql" %}
+        async with self._turn(), self.sessions() as session:
+{%- else %}
         async with self.sessions() as session:
+{%- endif %}
             try:
                 yield session
                 await session.commit()
@@ -74,7 +92,11 @@ class Database:
     @asynccontextmanager
     async def reads(self) -> AsyncIterator[AsyncSession]:
         """A session for reads only: nothing to commit, any write raises."""
+{%- if cookiecutter.database == "postgresql" %}
+        async with self._turn(), self.read_sessions() as session:
+{%- else %}
         async with self.read_sessions() as session:
+{%- endif %}
             yield session
 {% if cookiecutter.database == "sqlite" %}
 
@@ -137,7 +159,14 @@ def create_database(settings: Settings, url: str | None = None) -> Database:
     engine = create_engine(url or settings.database_url, settings)
     # Without expire_on_commit=False, reading an attribute after commit needs I/O (MissingGreenlet).
     sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+{%- if cookiecutter.database == "postgresql" %}
+    queue = ConnectionQueue(
+        settings.db_pool_size + settings.db_max_overflow, settings.db_pool_timeout_seconds
+    )
+    return Database(engine, sessions, read_only(sessions), queue)
+{%- else %}
     return Database(engine=engine, sessions=sessions, read_sessions=read_only(sessions))
+{%- endif %}
 
 
 def read_only(sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:

@@ -3,14 +3,16 @@ wait for a free connection, and reads that see every committed revocation at onc
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
 
 from app.core.config import Settings
+from app.db.session import create_database
 from app.main import create_app
 from tests.conftest import PASSWORD, assert_error
 from tests.reliability.conftest import _client, register_and_login
@@ -70,9 +72,68 @@ async def test_concurrency_above_pool_size_never_opens_a_connection_per_request(
     assert len(opened_meanwhile) <= pool_limit
 
 
-async def test_waiting_too_long_for_a_connection_is_a_503_envelope(
+async def test_a_freed_connection_goes_to_the_session_that_waited_longest(
     reliability_settings: Settings,
 ) -> None:
+    """A session asked for after another is already waiting never takes that one's turn.
+
+    The latecomer starts the moment the holder's connection goes back to the pool, before the
+    waiter wakes: the pool's own wait would hand it the connection (and send the waiter to the
+    back of the line); the connection queue makes it wait behind the waiter.
+    """
+    settings = changed_settings(reliability_settings, db_pool_size=1, db_max_overflow=0)
+    database = create_database(settings)
+    served: list[str] = []
+    release = asyncio.Event()
+    latecomers: list[asyncio.Task[None]] = []
+    holding = asyncio.Event()
+
+    async def use(name: str, hold_until: asyncio.Event | None = None) -> None:
+        async with database.reads() as session:
+            await session.execute(select(1))
+            if hold_until is not None:
+                holding.set()
+                await hold_until.wait()
+            served.append(name)
+
+    def on_checkin(*_: Any) -> None:
+        if release.is_set() and not latecomers:
+            latecomers.append(asyncio.get_running_loop().create_task(use("latecomer")))
+
+    event.listen(database.engine.sync_engine.pool, "checkin", on_checkin)
+    try:
+        holder = asyncio.create_task(use("holder", hold_until=release))
+        await asyncio.wait_for(holding.wait(), timeout=5)
+        waiter = asyncio.create_task(use("waiter"))
+        await asyncio.sleep(0.05)  # long enough to be queued
+        release.set()
+        await asyncio.gather(holder, waiter)
+        await asyncio.gather(*latecomers)
+    finally:
+        await database.engine.dispose()
+    assert served == ["holder", "waiter", "latecomer"]
+
+
+@asynccontextmanager
+async def pooled_connection_held(app: FastAPI) -> AsyncIterator[None]:
+    async with app.state.db.engine.connect() as held:
+        await held.execute(text("SELECT 1"))
+        yield
+
+
+@asynccontextmanager
+async def session_held(app: FastAPI) -> AsyncIterator[None]:
+    async with app.state.db.reads() as held:
+        await held.execute(select(1))
+        yield
+
+
+@pytest.mark.parametrize("hold", [pooled_connection_held, session_held])
+async def test_waiting_too_long_for_a_connection_is_a_503_envelope(
+    reliability_settings: Settings,
+    hold: Callable[[FastAPI], AbstractAsyncContextManager[None]],
+) -> None:
+    """Whether the pool's only connection is held outside the queue or by a queued session."""
     settings = changed_settings(
         reliability_settings, db_pool_size=1, db_max_overflow=0, db_pool_timeout_seconds=0.2
     )
@@ -80,8 +141,7 @@ async def test_waiting_too_long_for_a_connection_is_a_503_envelope(
     async with app.router.lifespan_context(app), _client(app) as client:
         tokens = await register_and_login(client, f"wait-{uuid.uuid4().hex[:8]}@example.com")
         auth = {"Authorization": f"Bearer {tokens['access_token']}"}
-        async with app.state.db.engine.connect() as held:  # the pool's only connection
-            await held.execute(text("SELECT 1"))
+        async with hold(app):
             response = await client.get(ME, headers=auth)
         assert response.status_code == 503, response.text
         assert_error(response.json(), "SERVICE_UNAVAILABLE")
