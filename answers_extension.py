@@ -6,6 +6,8 @@ the template comes from a path or from `gh:`. The rules themselves live in
 """
 
 import importlib.util
+import json
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -59,9 +61,44 @@ def refuse_edited_rebake(answers: Mapping[str, Any]) -> str:
     return ""
 
 
+def template_choices(_answers: Mapping[str, Any]) -> str:
+    """cookiecutter.json's questions that have a list of choices, as JSON, for the pre-gen hook."""
+    questions = json.loads((Path(__file__).resolve().parent / "cookiecutter.json").read_text())
+    return json.dumps(
+        {
+            name: value
+            for name, value in questions.items()
+            if isinstance(value, list) and not name.startswith("_")  # _extensions is no question
+        }
+    )
+
+
+class OneLineHookFailure(logging.Filter):
+    """Drops the traceback cookiecutter logs after a failed hook.
+
+    Our hooks print what is wrong in one line before they exit 1; the traceback of the
+    subprocess call that follows says nothing more. It shows with `--replay`, which skips the
+    questions where a bad answer is otherwise refused.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info is not None and isinstance(record.exc_info[1], FailedHookException):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def _quiet_hook_failures() -> None:
+    hooks_logger = logging.getLogger("cookiecutter.hooks")
+    if not any(isinstance(found, OneLineHookFailure) for found in hooks_logger.filters):
+        hooks_logger.addFilter(OneLineHookFailure())
+
+
 class AnswersExtension(Extension):
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
+        _quiet_hook_failures()
         environment.filters["derive_slug"] = rules.derive_slug
         environment.filters["refuse_bad_answers"] = refuse_bad_answers
         environment.filters["refuse_edited_rebake"] = refuse_edited_rebake
+        environment.filters["template_choices"] = template_choices

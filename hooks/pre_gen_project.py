@@ -23,6 +23,8 @@ ANSWERS_JSON = r"""{{ cookiecutter | jsonify }}"""
 # Rendering this line runs refuse_edited_rebake inside cookiecutter (answers_extension.py), where
 # a refusal prints one line instead of a hook traceback; it renders as an empty string.
 REBAKE_CHECKED = "{{ cookiecutter | refuse_edited_rebake }}"
+# The choices of cookiecutter.json (answers_extension.py reads them from beside itself).
+CHOICES_JSON = r"""{{ cookiecutter | template_choices }}"""
 
 # PostgreSQL truncates names past 63 bytes; the longest derived name is <slug>_test_reliability.
 POSTGRES_NAME_LIMIT = 63
@@ -123,6 +125,27 @@ def check_kubernetes_combination(answers: Mapping[str, Any]) -> str | None:
     return None
 
 
+def template_choices() -> dict[str, list[str]]:
+    """The answers with a list of choices, from CHOICES_JSON once cookiecutter rendered it."""
+    try:
+        choices: dict[str, list[str]] = json.loads(CHOICES_JSON)
+    except json.JSONDecodeError:  # unrendered: read as a plain module (tests, answers_extension)
+        return {}
+    return choices
+
+
+def check_choices(answers: Mapping[str, Any]) -> str | None:
+    """Each answer with a list of choices is one of them.
+
+    Cookiecutter checks choices only while it asks; `--replay` and `--replay-file` pass a stored
+    answer file as it is, so a hand-edited `database: "oracle"` would otherwise bake.
+    """
+    for name, choices in template_choices().items():
+        if name in answers and answers[name] not in choices:
+            return f"{name}={answers[name]!r} is not one of its choices: {', '.join(choices)}"
+    return None
+
+
 def check_jobs_have_redis(answers: Mapping[str, Any]) -> str | None:
     """The taskiq queue lives in Redis; this template brings Redis in only through its own answer."""
     if answers["background_jobs"] == "taskiq" and answers["rate_limit_storage"] != "redis":
@@ -131,6 +154,7 @@ def check_jobs_have_redis(answers: Mapping[str, Any]) -> str | None:
 
 
 CHECKS: tuple[Check, ...] = (
+    check_choices,
     check_project_name,
     check_slug,
     check_email,

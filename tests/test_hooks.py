@@ -48,6 +48,7 @@ def test_hooks_hold_jinja_only_in_their_literals() -> None:
         literals = ['ANSWERS_JSON = r"""{{ cookiecutter | jsonify }}"""']
         if hook.name == "pre_gen_project.py":
             literals.append('REBAKE_CHECKED = "{{ cookiecutter | refuse_edited_rebake }}"')
+            literals.append('CHOICES_JSON = r"""{{ cookiecutter | template_choices }}"""')
         assert templated == literals, hook.name
 
 
@@ -269,3 +270,15 @@ def test_next_steps_are_the_readme_quick_start_commands() -> None:
     for command in ("make run", "make test"):
         assert command in text
         assert f"{command} " in readme
+
+
+def test_choices_outside_the_template_lists_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pre, "CHOICES_JSON", json.dumps({"database": ["postgresql", "sqlite"]}))
+    assert pre.check_choices(default_answers()) is None
+    message = pre.check_choices(default_answers(database="oracle"))
+    assert message == "database='oracle' is not one of its choices: postgresql, sqlite"
+
+
+def test_unrendered_choices_check_nothing() -> None:
+    # Read as a plain module (these tests, answers_extension.py) the literal is still Jinja.
+    assert pre.template_choices() == {}

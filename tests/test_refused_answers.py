@@ -1,5 +1,6 @@
 """Bad answers stop the bake before anything is written: one clear line, exit 1, no folder."""
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -107,7 +108,8 @@ def test_slug_derived_from_an_ordinary_name_bakes(cookies: Cookies, name: str, s
 
 
 def test_unsupported_python_is_refused_before_the_hooks(cookies: Cookies, tmp_path: Path) -> None:
-    # A choice outside its list never reaches pre_gen_project (its check is unit-tested).
+    # While asking, cookiecutter itself refuses a choice outside its list; a replayed one is
+    # refused by pre_gen_project (test_replayed_answers_are_checked_like_asked_ones).
     result = cookies.bake(
         extra_context={"project_name": "Agt Py", "python_version": "3.9"},
         template=str(TEMPLATE_ROOT),
@@ -142,3 +144,43 @@ def test_rebake_keeps_env_and_refuses_to_overwrite_edited_files(tmp_path: Path) 
     assert "WARNING:" in forced.stdout
     assert (project / "app" / "main.py").read_text() != "# mine\n"
     assert (project / ".env").read_text() == secret
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"database": "oracle"}, "ERROR: database='oracle' is not one of its choices: postgresql"),
+        ({"project_slug": "Agt Bad!"}, "ERROR: project_slug 'Agt Bad!' is not a lowercase Python"),
+    ],
+    ids=["choice-not-offered", "slug-not-identifier"],
+)
+def test_replayed_answers_are_checked_like_asked_ones(
+    tmp_path: Path, changes: dict[str, str], message: str
+) -> None:
+    """`--replay-file` skips the questions (and cookiecutter's choice check): the hook refuses,
+    in its own line and without a traceback, and nothing is left behind."""
+    cookiecutter = str(Path(sys.executable).parent / "cookiecutter")
+    config = tmp_path / "config.yaml"
+    config.write_text(f"replay_dir: {tmp_path / 'replay'}\n")
+    first = [
+        cookiecutter,
+        "--no-input",
+        "--config-file",
+        str(config),
+        "-o",
+        str(tmp_path / "first"),
+    ]
+    run([*first, str(TEMPLATE_ROOT), "project_name=Agt Replay"], cwd=tmp_path)
+    (recorded,) = (tmp_path / "replay").glob("*.json")
+    replay = json.loads(recorded.read_text())
+    replay["cookiecutter"].update(changes)
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(replay))
+    out = tmp_path / "out"
+    replayed = [cookiecutter, "--replay-file", str(edited), "-o", str(out), str(TEMPLATE_ROOT)]
+    result = run(replayed, cwd=tmp_path, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1
+    assert message in output
+    assert "Traceback" not in output
+    assert not out.exists() or not any(out.iterdir())
