@@ -66,7 +66,7 @@ TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
 
 # The user dependencies each take the token and session themselves, with the settings straight
 # from the app: every level of dependencies costs FastAPI work on every authenticated request
-# (one level instead of four: +8% GET /users/me req/s in `make bench`'s setup).
+# (one level instead of four: +8% GET /users/me requests per second when measured).
 async def _signed_in_user(request: Request, token: str | None, session: AsyncSession) -> User:
     user = await AuthService(session, request.app.state.settings).user_for_access_token(token)
     if not user.is_active:  # deactivation takes effect on the next request, not at expiry
