@@ -39,7 +39,13 @@ SERVER_DATABASE_PATHS = ("tests/reliability", "app/db/connection_queue.py")
 MEMORY_STORAGE_PATHS = ("app/core/rate_limit_storage.py", "tests/core/test_rate_limit_storage.py")
 # Email jobs run in the API process, or are queued in Redis for a taskiq worker.
 IN_PROCESS_JOB_PATHS = ("app/jobs/in_process.py",)
-TASKIQ_PATHS = ("app/jobs/broker.py", "app/jobs/tasks.py", "app/jobs/queue.py", "tests/jobs")
+TASKIQ_PATHS = (
+    "app/jobs/broker.py",
+    "app/jobs/tasks.py",
+    "app/jobs/queue.py",
+    "tests/jobs",
+    "conftest.py",  # pins the broker's environment for the tests
+)
 DOCKER_PATHS = ("Dockerfile", ".dockerignore", "docker-compose.yml")
 GITHUB_CI_PATHS = (".github",)
 TRACING_PATHS = ("app/core/tracing.py", "tests/core/test_tracing.py")

@@ -9,7 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import copy_project, passed_count, run, run_make, scratch_database, venv_tool
+from tests.conftest import Baker
+from tests.helpers import (
+    copy_project,
+    passed_count,
+    run,
+    run_make,
+    scratch_database,
+    shared_venv,
+    venv_tool,
+)
+from tests.variants import variant_named
 
 # Break one contract each: (file, a line that breaks it, the contract name lint-imports prints).
 FORBIDDEN_IMPORTS = [
@@ -49,6 +59,17 @@ HOSTILE_ENV_FILE = {
     "ACCESS_TOKEN_EXPIRE_MINUTES": "1",
     "ENVIRONMENT": "production",
     "DOCS_ENABLED": "false",
+}
+
+# On top, what a taskiq bake's developer may have tuned: their Redis, queue, retries, mail login.
+HOSTILE_JOB_SETTINGS = {
+    "REDIS_URL": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+    "RATE_LIMIT_STORAGE_URL": "redis://127.0.0.1:1/0",
+    "JOBS_QUEUE_NAME": "production:jobs",
+    "JOBS_MAX_RETRIES": "0",
+    "JOBS_RETRY_DELAY_SECONDS": "60",
+    "SMTP_USER": "mailer",
+    "SMTP_PASSWORD": "not-the-test-servers",
 }
 
 
@@ -91,3 +112,19 @@ def test_default_bake_suite_passes_under_a_hostile_environment_and_env_file(
         result = run([pytest_bin, "-q", "-p", "no:cacheprovider"], cwd=project, env=env)
     assert passed_count(result.stdout) >= 200, result.stdout[-2000:]
     print(f"hostile environment: {passed_count(result.stdout)} baked tests passed")  # noqa: T201
+
+
+def test_taskiq_job_tests_pass_under_a_hostile_environment_and_env_file(
+    bake: Baker, tmp_path: Path
+) -> None:
+    """The broker is built from the environment when imported: the suite must pin it first."""
+    baked = bake(**variant_named("taskiq").bake_answers())
+    project = copy_project(baked, tmp_path)
+    with (project / ".env").open("a") as env_file:
+        env_file.writelines(f"{name}={value}\n" for name, value in HOSTILE_ENV_FILE.items())
+    pytest_bin = venv_tool(shared_venv(project), "pytest")
+    with scratch_database("hostile_jobs") as url:
+        env = {**HOSTILE_SETTINGS, **HOSTILE_JOB_SETTINGS, "TEST_DATABASE_URL": url}
+        command = [pytest_bin, "-q", "-p", "no:cacheprovider", "tests/jobs"]
+        result = run(command, cwd=project, env=env)
+    assert passed_count(result.stdout) >= 4, result.stdout[-2000:]

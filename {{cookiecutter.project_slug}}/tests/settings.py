@@ -3,6 +3,9 @@ suite. Only where the databases live is read from outside (TEST_DATABASE_URL or 
 {% if cookiecutter.background_jobs == "taskiq" %}
 import uuid
 {% endif %}
+{%- if cookiecutter.database == "postgresql" or cookiecutter.background_jobs == "taskiq" %}
+from pydantic import SecretStr
+{%- endif %}
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from app.core.config import Environment, Settings
@@ -64,3 +67,26 @@ def make_test_settings(**overrides: object) -> Settings:
 def changed_settings(settings: Settings, **changes: object) -> Settings:
     """`settings` with `changes`, validated again, still ignoring the environment."""
     return HermeticSettings(**{**settings.model_dump(), **changes})
+{%- if cookiecutter.database == "postgresql" or cookiecutter.background_jobs == "taskiq" %}
+
+
+def as_environment(settings: Settings) -> dict[str, str]:
+    """Every setting as a variable: a process started with them reads nothing of the developer's
+    environment or .env for its settings (variables win over .env)."""
+    values = settings.model_dump(mode="json") | {"log_json": settings.json_logs}
+    # mode="json" masks secrets as "**********"; the process needs the values themselves.
+    values |= {
+        name: value.get_secret_value() for name, value in settings if isinstance(value, SecretStr)
+    }
+    return {
+        name.upper(): _as_variable(value) for name, value in values.items() if value is not None
+    }
+
+
+def _as_variable(value: object) -> str:
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+{%- endif %}

@@ -25,6 +25,7 @@ from app.main import create_app
 from app.models.users import User
 from tests.conftest import PROJECT_ROOT, make_user
 from tests.mail import Mailbox, MailServer
+from tests.settings import as_environment
 
 WAIT_SECONDS = 30
 # Every address the worker tests commit ends with this; teardown deletes those users.
@@ -80,16 +81,9 @@ class Worker:
     def start(self, *, redeliver_after: float = 30, extra: tuple[str, ...] = ()) -> None:
         env = {
             **os.environ,
-            "ENVIRONMENT": "test",
-            "DATABASE_URL": self.settings.database_url,
-            "SECRET_KEY": self.settings.secret_key,
-            "REDIS_URL": self.settings.redis_url,
-            "EMAIL_BACKEND": "smtp",
-            "SMTP_HOST": "127.0.0.1",
+            # Every setting, so nothing of the developer's environment or .env reaches the worker.
+            **as_environment(self.settings),
             "SMTP_PORT": str(self.mail_port),
-            "SMTP_TLS": "none",
-            "FRONTEND_URL": self.settings.frontend_url,
-            "JOBS_QUEUE_NAME": self.settings.jobs_queue_name,
             "JOBS_RETRY_DELAY_SECONDS": "0.2",
             "JOBS_REDELIVER_AFTER_SECONDS": str(redeliver_after),
             "ACCESS_LOG": "false",

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from app.core.config import Settings
 from app.main import create_app
 from tests.conftest import PASSWORD, PROJECT_ROOT, reset_database
-from tests.settings import make_test_settings
+from tests.settings import as_environment, make_test_settings
 from tests.urls import LOGIN, REGISTER
 
 SECRET_KEY = "reliability-tests-secret-key-0123456789abcdef"
@@ -88,21 +88,6 @@ def _wait_until_up(server: LiveServer) -> None:
         except httpx.TransportError:
             time.sleep(0.1)
     raise TimeoutError(f"{server.base_url} did not come up in {SERVER_START_SECONDS}s")
-
-
-def as_environment(settings: Settings) -> dict[str, str]:
-    """Every setting as a variable: a server started with them reads nothing of the developer's
-    environment or .env (variables win over .env)."""
-    values = settings.model_dump(mode="json") | {"log_json": settings.json_logs}
-    return {name.upper(): _as_variable(value) for name, value in values.items()}
-
-
-def _as_variable(value: object) -> str:
-    if isinstance(value, list):
-        return ",".join(map(str, value))
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def start_server(settings: Settings, log: Path) -> LiveServer:
