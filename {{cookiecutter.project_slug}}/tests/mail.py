@@ -3,10 +3,12 @@
 import asyncio
 import re
 import socket
+import ssl
 import threading
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from aiosmtpd.controller import Controller
@@ -64,10 +66,23 @@ class Mailbox:
 
 
 class MailServer:
-    def __init__(self) -> None:
+    """`tls="starttls"` refuses mail until the client upgrades; `tls="tls"` speaks TLS from the
+    first byte (SMTPS). Both present the certificate `context` holds."""
+
+    def __init__(
+        self,
+        *,
+        tls: Literal["none", "starttls", "tls"] = "none",
+        context: ssl.SSLContext | None = None,
+    ) -> None:
         self.mailbox = Mailbox()
         self.port = free_port()
-        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        options: dict[str, Any] = {}
+        if tls == "starttls":
+            options = {"tls_context": context, "require_starttls": True}
+        elif tls == "tls":
+            options = {"ssl_context": context}
+        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port, **options)
 
     def __enter__(self) -> "MailServer":
         self.controller.start()

@@ -1,10 +1,19 @@
 import logging
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
 
+import aiosmtplib
 import pytest
+import trustme
 
 from app.core.config import Settings
 from app.core.email import ConsoleEmailSender, SmtpEmailSender, build_email_sender
 from app.emails.messages import password_reset_email, verification_email
+from tests.mail import MailServer
+
+TlsMode = Literal["starttls", "tls"]
 
 
 def test_the_backend_setting_picks_the_sender(settings: Settings) -> None:
@@ -28,3 +37,51 @@ def test_values_are_escaped_in_html_but_not_in_text(settings: Settings) -> None:
     assert "R&D <Shop>" in email.text
     assert "R&amp;D &lt;Shop&gt;" in email.html
     assert "<Shop>" not in email.html
+
+
+@pytest.fixture(scope="module")
+def authority() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(params=["starttls", "tls"])
+def tls_server(request: pytest.FixtureRequest, authority: trustme.CA) -> Iterator[MailServer]:
+    """A mail server that only accepts mail over TLS, with a certificate for 127.0.0.1."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(context)
+    with MailServer(tls=request.param, context=context) as server:
+        yield server
+
+
+def tls_settings(settings: Settings, server: MailServer, mode: TlsMode) -> Settings:
+    return settings.model_copy(
+        update={"smtp_host": "127.0.0.1", "smtp_port": server.port, "smtp_tls": mode}
+    )
+
+
+async def test_mail_goes_through_tls_to_a_server_the_system_trusts(
+    settings: Settings,
+    tls_server: MailServer,
+    authority: trustme.CA,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> None:
+    # The system's trust store, as OpenSSL reads it, is this test's certificate authority.
+    authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    mode: TlsMode = request.node.callspec.params["tls_server"]
+    sender = SmtpEmailSender(tls_settings(settings, tls_server, mode))
+    await sender.send(verification_email(settings, "ada@example.com", "tok-tls"))
+    assert len(tls_server.mailbox.sent_to("ada@example.com")) == 1
+
+
+async def test_mail_is_never_sent_to_a_server_whose_certificate_is_untrusted(
+    settings: Settings, tls_server: MailServer, request: pytest.FixtureRequest
+) -> None:
+    mode: TlsMode = request.node.callspec.params["tls_server"]
+    sender = SmtpEmailSender(tls_settings(settings, tls_server, mode))
+    # SMTPS fails the connect (SMTPConnectError); STARTTLS lets the ssl error itself through.
+    with pytest.raises((aiosmtplib.SMTPConnectError, ssl.SSLCertVerificationError)):
+        await sender.send(verification_email(settings, "ada@example.com", "tok-tls"))
+    assert tls_server.mailbox.sent_to("ada@example.com") == []
