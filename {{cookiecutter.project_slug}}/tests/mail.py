@@ -12,7 +12,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 LINK = re.compile(r"https?://\S+")
 
@@ -65,15 +65,33 @@ class Mailbox:
         return parse_qs(link.query)["token"][0]
 
 
+@dataclass(frozen=True)
+class Authenticator:
+    """aiosmtpd's AUTH check: one user name and password."""
+
+    user: str
+    password: str
+
+    def __call__(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        given = (data.login, data.password) if isinstance(data, LoginPassword) else None
+        success = given == (self.user.encode(), self.password.encode())
+        # handled=False: aiosmtpd answers (235 or 535) itself; True would leave the client waiting.
+        return AuthResult(success=success, handled=False)
+
+
 class MailServer:
     """`tls="starttls"` refuses mail until the client upgrades; `tls="tls"` speaks TLS from the
-    first byte (SMTPS). Both present the certificate `context` holds."""
+    first byte (SMTPS). Both present the certificate `context` holds. With `login`, mail is
+    accepted only after AUTH with that user name and password."""
 
     def __init__(
         self,
         *,
         tls: Literal["none", "starttls", "tls"] = "none",
         context: ssl.SSLContext | None = None,
+        login: tuple[str, str] | None = None,
     ) -> None:
         self.mailbox = Mailbox()
         self.port = free_port()
@@ -82,6 +100,8 @@ class MailServer:
             options = {"tls_context": context, "require_starttls": True}
         elif tls == "tls":
             options = {"ssl_context": context}
+        if login is not None:
+            options |= {"authenticator": Authenticator(*login), "auth_required": True}
         self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port, **options)
 
     def __enter__(self) -> "MailServer":

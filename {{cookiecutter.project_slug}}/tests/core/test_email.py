@@ -7,6 +7,7 @@ from typing import Literal
 import aiosmtplib
 import pytest
 import trustme
+from pydantic import SecretStr
 
 from app.core.config import Settings
 from app.core.email import ConsoleEmailSender, SmtpEmailSender, build_email_sender
@@ -85,3 +86,30 @@ async def test_mail_is_never_sent_to_a_server_whose_certificate_is_untrusted(
     with pytest.raises((aiosmtplib.SMTPConnectError, ssl.SSLCertVerificationError)):
         await sender.send(verification_email(settings, "ada@example.com", "tok-tls"))
     assert tls_server.mailbox.sent_to("ada@example.com") == []
+
+
+@pytest.mark.parametrize(("password", "accepted"), [("relay-pass", True), ("wrong-pass", False)])
+async def test_the_relay_login_is_sent_over_tls_and_checked(
+    settings: Settings,
+    authority: trustme.CA,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    password: str,
+    accepted: bool,
+) -> None:
+    authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(context)
+    login = ("mailer", "relay-pass")
+    with MailServer(tls="starttls", context=context, login=login) as server:
+        relay = tls_settings(settings, server, "starttls").model_copy(
+            update={"smtp_user": "mailer", "smtp_password": SecretStr(password)}
+        )
+        email = verification_email(settings, "ada@example.com", "tok-auth")
+        if accepted:
+            await SmtpEmailSender(relay).send(email)
+        else:
+            with pytest.raises(aiosmtplib.SMTPAuthenticationError):
+                await SmtpEmailSender(relay).send(email)
+        assert len(server.mailbox.sent_to("ada@example.com")) == int(accepted)
