@@ -1,7 +1,6 @@
 """Bad answers stop the bake before anything is written: one clear line, exit 1, no folder."""
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +8,7 @@ import pytest
 from cookiecutter.exceptions import FailedHookException
 from pytest_cookies.plugin import Cookies
 
-from tests.helpers import TEMPLATE_ROOT, run
+from tests.helpers import TEMPLATE_ROOT, run, tool
 
 
 def assert_nothing_left(tmp_path: Path) -> None:
@@ -78,7 +77,7 @@ def test_bad_answer_is_refused_and_leaves_nothing(
 
 
 def test_refused_slug_prints_one_line_with_a_suggestion_and_no_traceback(tmp_path: Path) -> None:
-    cookiecutter = str(Path(sys.executable).parent / "cookiecutter")
+    cookiecutter = tool("cookiecutter")
     result = run(
         [cookiecutter, "--no-input", "-o", str(tmp_path / "out"), str(TEMPLATE_ROOT)]
         + ["project_name=Agt Bad", "project_slug=3d-print"],
@@ -120,7 +119,7 @@ def test_unsupported_python_is_refused_before_the_hooks(cookies: Cookies, tmp_pa
 
 
 def test_rebake_keeps_env_and_refuses_to_overwrite_edited_files(tmp_path: Path) -> None:
-    cookiecutter = str(Path(sys.executable).parent / "cookiecutter")
+    cookiecutter = tool("cookiecutter")
     bake = [cookiecutter, "--no-input", "--overwrite-if-exists", "-o", "out", str(TEMPLATE_ROOT)]
     bake.append("project_name=Agt Rebake")
     project = tmp_path / "out" / "agt_rebake"
@@ -159,7 +158,7 @@ def test_replayed_answers_are_checked_like_asked_ones(
 ) -> None:
     """`--replay-file` skips the questions (and cookiecutter's choice check): the hook refuses,
     in its own line and without a traceback, and nothing is left behind."""
-    cookiecutter = str(Path(sys.executable).parent / "cookiecutter")
+    cookiecutter = tool("cookiecutter")
     config = tmp_path / "config.yaml"
     config.write_text(f"replay_dir: {tmp_path / 'replay'}\n")
     first = [

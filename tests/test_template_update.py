@@ -4,7 +4,6 @@ survive, `.env` is not touched, `cruft check` passes, and the updated project's 
 
 import json
 import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,10 +17,11 @@ from tests.helpers import (
     run,
     run_scoped_name,
     shared_venv,
+    tool,
 )
 
-CRUFT = str(Path(sys.executable).parent / "cruft")
-COOKIECUTTER = str(Path(sys.executable).parent / "cookiecutter")
+CRUFT = tool("cruft")
+COOKIECUTTER = tool("cookiecutter")
 NEW_FILE = "docs/template-news.md"
 TEMPLATE_LINE = "Template change: the README gained this line in a later template commit."
 OWN_LINE = "Our own note, written in the bake after it was created."

@@ -95,6 +95,7 @@ class MailServer:
     ) -> None:
         self.mailbox = Mailbox()
         self.port = free_port()
+        self.tls = tls
         options: dict[str, Any] = {}
         if tls == "starttls":
             options = {"tls_context": context, "require_starttls": True}

@@ -2,7 +2,6 @@ import logging
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
 
 import aiosmtplib
 import pytest
@@ -13,8 +12,6 @@ from app.core.config import Settings
 from app.core.email import ConsoleEmailSender, SmtpEmailSender, build_email_sender
 from app.emails.messages import password_reset_email, verification_email
 from tests.mail import MailServer
-
-TlsMode = Literal["starttls", "tls"]
 
 
 def test_the_backend_setting_picks_the_sender(settings: Settings) -> None:
@@ -45,65 +42,59 @@ def authority() -> trustme.CA:
     return trustme.CA()
 
 
+@pytest.fixture
+def trusted(authority: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The system's trust store, as OpenSSL reads it, is this test's certificate authority."""
+    authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+
+
+def certificate_for_localhost(authority: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(context)
+    return context
+
+
 @pytest.fixture(params=["starttls", "tls"])
 def tls_server(request: pytest.FixtureRequest, authority: trustme.CA) -> Iterator[MailServer]:
     """A mail server that only accepts mail over TLS, with a certificate for 127.0.0.1."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    authority.issue_cert("127.0.0.1").configure_cert(context)
-    with MailServer(tls=request.param, context=context) as server:
+    with MailServer(tls=request.param, context=certificate_for_localhost(authority)) as server:
         yield server
 
 
-def tls_settings(settings: Settings, server: MailServer, mode: TlsMode) -> Settings:
+def relay_settings(settings: Settings, server: MailServer) -> Settings:
     return settings.model_copy(
-        update={"smtp_host": "127.0.0.1", "smtp_port": server.port, "smtp_tls": mode}
+        update={"smtp_host": "127.0.0.1", "smtp_port": server.port, "smtp_tls": server.tls}
     )
 
 
+@pytest.mark.usefixtures("trusted")
 async def test_mail_goes_through_tls_to_a_server_the_system_trusts(
-    settings: Settings,
-    tls_server: MailServer,
-    authority: trustme.CA,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    request: pytest.FixtureRequest,
+    settings: Settings, tls_server: MailServer
 ) -> None:
-    # The system's trust store, as OpenSSL reads it, is this test's certificate authority.
-    authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
-    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
-    mode: TlsMode = request.node.callspec.params["tls_server"]
-    sender = SmtpEmailSender(tls_settings(settings, tls_server, mode))
+    sender = SmtpEmailSender(relay_settings(settings, tls_server))
     await sender.send(verification_email(settings, "ada@example.com", "tok-tls"))
     assert len(tls_server.mailbox.sent_to("ada@example.com")) == 1
 
 
 async def test_mail_is_never_sent_to_a_server_whose_certificate_is_untrusted(
-    settings: Settings, tls_server: MailServer, request: pytest.FixtureRequest
+    settings: Settings, tls_server: MailServer
 ) -> None:
-    mode: TlsMode = request.node.callspec.params["tls_server"]
-    sender = SmtpEmailSender(tls_settings(settings, tls_server, mode))
+    sender = SmtpEmailSender(relay_settings(settings, tls_server))
     # SMTPS fails the connect (SMTPConnectError); STARTTLS lets the ssl error itself through.
     with pytest.raises((aiosmtplib.SMTPConnectError, ssl.SSLCertVerificationError)):
         await sender.send(verification_email(settings, "ada@example.com", "tok-tls"))
     assert tls_server.mailbox.sent_to("ada@example.com") == []
 
 
+@pytest.mark.usefixtures("trusted")
 @pytest.mark.parametrize(("password", "accepted"), [("relay-pass", True), ("wrong-pass", False)])
 async def test_the_relay_login_is_sent_over_tls_and_checked(
-    settings: Settings,
-    authority: trustme.CA,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    password: str,
-    accepted: bool,
+    settings: Settings, authority: trustme.CA, password: str, accepted: bool
 ) -> None:
-    authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
-    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    authority.issue_cert("127.0.0.1").configure_cert(context)
-    login = ("mailer", "relay-pass")
-    with MailServer(tls="starttls", context=context, login=login) as server:
-        relay = tls_settings(settings, server, "starttls").model_copy(
+    context = certificate_for_localhost(authority)
+    with MailServer(tls="starttls", context=context, login=("mailer", "relay-pass")) as server:
+        relay = relay_settings(settings, server).model_copy(
             update={"smtp_user": "mailer", "smtp_password": SecretStr(password)}
         )
         email = verification_email(settings, "ada@example.com", "tok-auth")

@@ -24,7 +24,7 @@ from app.core.config import Settings
 from app.main import create_app
 from app.models.users import User
 from tests.conftest import PROJECT_ROOT, make_user
-from tests.mail import Mailbox, MailServer
+from tests.mail import Mailbox
 from tests.settings import as_environment
 
 WAIT_SECONDS = 30
@@ -72,21 +72,19 @@ async def committed_user(
 class Worker:
     """`taskiq worker` as `make worker` runs it, in its own process group so a kill takes it all."""
 
-    def __init__(self, settings: Settings, mail_port: int, log: Path) -> None:
+    def __init__(self, settings: Settings, log: Path) -> None:
         self.settings = settings
-        self.mail_port = mail_port
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, *, redeliver_after: float = 30, extra: tuple[str, ...] = ()) -> None:
         env = {
             **os.environ,
-            # Every setting, so nothing of the developer's environment or .env reaches the worker.
+            # Every setting (the test mail server's port included), so nothing of the developer's
+            # environment or .env reaches the worker.
             **as_environment(self.settings),
-            "SMTP_PORT": str(self.mail_port),
             "JOBS_RETRY_DELAY_SECONDS": "0.2",
             "JOBS_REDELIVER_AFTER_SECONDS": str(redeliver_after),
-            "ACCESS_LOG": "false",
         }
         command = [sys.executable, "-m", "taskiq", "worker", "app.jobs.broker:broker"]
         command += ["app.jobs.tasks", "--ack-type", "when_executed", "--workers", "1", *extra]
@@ -106,8 +104,8 @@ class Worker:
 
 
 @pytest.fixture
-def worker(job_settings: Settings, mail_server: MailServer, tmp_path: Path) -> Iterator[Worker]:
-    running = Worker(job_settings, mail_server.port, tmp_path / "worker.log")
+def worker(job_settings: Settings, tmp_path: Path) -> Iterator[Worker]:
+    running = Worker(job_settings, tmp_path / "worker.log")
     yield running
     running.kill()
 
