@@ -52,8 +52,6 @@ def leftover_template_syntax(project: Path) -> list[str]:
             continue
         if path.name == "script.py.mako":  # Alembic's own template, not ours
             continue
-        if path.suffix == ".jinja":  # make resource's templates, rendered in the project
-            continue
         for number, line in enumerate(path.read_text().splitlines(), start=1):
             if TEMPLATE_SYNTAX.search(line):
                 found.append(f"{path.relative_to(project)}:{number}: {line.strip()}")

@@ -29,6 +29,13 @@ def camel(name: str) -> str:
 
 ENVIRONMENT = Environment(
     loader=FileSystemLoader(TEMPLATES),
+    # Not Jinja's default brace delimiters: those are cookiecutter's, and a bake keeps none of them.
+    variable_start_string="<<",
+    variable_end_string=">>",
+    block_start_string="<%",
+    block_end_string="%>",
+    comment_start_string="<#",
+    comment_end_string="#>",
     undefined=StrictUndefined,
     keep_trailing_newline=True,
     autoescape=False,  # Python source, not HTML
