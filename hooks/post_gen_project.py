@@ -33,8 +33,14 @@ ITEMS_PATHS = (
 )
 REDIS_PATHS = ("tests/core/test_rate_limit_redis.py",)
 # Outage, two-instance and concurrency tests need a database server (a proxy, many connections);
-# the first-come-first-served queue in front of the pool matters only for a pooled server.
-SERVER_DATABASE_PATHS = ("tests/reliability", "app/db/connection_queue.py")
+# the first-come-first-served queue in front of the pool matters only for a pooled server, and
+# the primary key loader speaks to asyncpg directly.
+SERVER_DATABASE_PATHS = (
+    "tests/reliability",
+    "app/db/connection_queue.py",
+    "app/db/primary_key_loader.py",
+    "tests/db/test_primary_key_loader.py",
+)
 # The thread-free in-memory counter store; Redis variants keep their counters in Redis.
 MEMORY_STORAGE_PATHS = ("app/core/rate_limit_storage.py", "tests/core/test_rate_limit_storage.py")
 # Email jobs run in the API process, or are queued in Redis for a taskiq worker.

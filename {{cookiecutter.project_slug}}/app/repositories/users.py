@@ -1,8 +1,12 @@
+import uuid
 from typing import Any
 
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import InstrumentedAttribute
 
+{% if cookiecutter.database == "postgresql" -%}
+from app.db.primary_key_loader import PrimaryKeyLoader
+{% endif -%}
 from app.models.users import Role, User
 from app.repositories.base import Repository, ResultPage, sort_clause
 
@@ -10,10 +14,22 @@ SORT_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
     "created_at": User.created_at,
     "email": User.email,
 }
+{%- if cookiecutter.database == "postgresql" %}
+USER_BY_ID = PrimaryKeyLoader(User)
+{%- endif %}
 
 
 class UserRepository(Repository[User]):
     model = User
+
+    async def get_signed_in(self, id_: uuid.UUID) -> User | None:
+        """The user an access token names, looked up on every authenticated request."""
+{%- if cookiecutter.database == "postgresql" %}
+        # Through the driver, not the ORM's query path: see app/db/primary_key_loader.py.
+        return await USER_BY_ID.get(self.session, id_)
+{%- else %}
+        return await self.get(id_)
+{%- endif %}
 
     async def get_by_email(self, email: str) -> User | None:
         return await self.get_by(User.email == email)

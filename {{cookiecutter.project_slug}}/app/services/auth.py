@@ -85,7 +85,7 @@ class AuthService:
             user_id = uuid.UUID(claims.subject)
         except (InvalidTokenError, ValueError) as exc:
             raise UnauthorizedError() from exc
-        user = await self.users.get(user_id)
+        user = await self.users.get_signed_in(user_id)
         if user is None or claims.version != user.token_version:
             raise UnauthorizedError()
         return user
