@@ -61,6 +61,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         swagger_ui_parameters={"persistAuthorization": True},
 {%- if cookiecutter.tracing == "opentelemetry" %}
         telemetry=telemetry,
+{%- else %}
+        # FastAPI's built-in OpenTelemetry, off: left on, it looks up the global tracer, meter
+        # and log providers on every request to find out that none is configured.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
 {%- endif %}
     )
     app.state.settings = settings

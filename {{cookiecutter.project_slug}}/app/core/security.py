@@ -13,6 +13,7 @@ from jose import jwk, jwt
 from jose.exceptions import JOSEError
 from passlib.context import CryptContext
 
+from app.core.clock import utcnow
 from app.core.config import Settings
 
 TokenType = Literal["access", "refresh"]
@@ -147,19 +148,48 @@ def decode_token(token: str, expected_type: TokenType, settings: Settings) -> To
     """Verifies signature, algorithm, expiry, issuer, audience and type; anything off raises."""
     if len(token) > MAX_TOKEN_LENGTH:
         raise InvalidTokenError("token too long")
+    claims = _verified_claims(
+        token,
+        expected_type,
+        settings.secret_key,
+        settings.jwt_algorithm,
+        settings.jwt_audience,
+        settings.jwt_issuer,
+        settings.jwt_leeway_seconds,
+    )
+    # A remembered token is checked against the clock on every use, like a new one.
+    if utcnow() > claims.expires_at + timedelta(seconds=settings.jwt_leeway_seconds):
+        raise InvalidTokenError("Signature has expired.")
+    return claims
+
+
+# A client sends the same access token with every request, and checking its signature again
+# cannot give another answer: verified tokens are remembered (bounded; a forged or broken token
+# raises and is never stored). Revocation is not decided here: the caller compares the user's
+# token_version and is_active on every request.
+@lru_cache(maxsize=4096)
+def _verified_claims(  # the arguments are the cache key: all that verification depends on
+    token: str,
+    expected_type: TokenType,
+    secret_key: str,
+    algorithm: str,
+    audience: str,
+    issuer: str,
+    leeway_seconds: int,
+) -> TokenClaims:
     try:
         payload = jwt.decode(
             token,
-            _verification_key(settings.secret_key, settings.jwt_algorithm),
-            algorithms=[settings.jwt_algorithm],
-            audience=settings.jwt_audience,
-            issuer=settings.jwt_issuer,
+            _verification_key(secret_key, algorithm),
+            algorithms=[algorithm],
+            audience=audience,
+            issuer=issuer,
             options={
                 "require_exp": True,
                 "require_iat": True,
                 "require_sub": True,
                 "require_jti": True,
-                "leeway": settings.jwt_leeway_seconds,
+                "leeway": leeway_seconds,
             },
         )
     except JOSEError as exc:  # JWKError (algorithm confusion) is not a JWTError

@@ -17,6 +17,7 @@ from app.core.security import (
     hash_token,
     verify_password,
 )
+from tests.settings import changed_settings
 
 
 async def test_hash_is_bcrypt_and_verifies(settings: Settings) -> None:
@@ -99,6 +100,41 @@ def _forge(settings: Settings, **changes: object) -> str:
 def test_tampered_tokens_are_refused(settings: Settings, changes: dict[str, object]) -> None:
     with pytest.raises(InvalidTokenError):
         decode_token(_forge(settings, **changes), "access", settings)
+
+
+def test_a_token_seen_before_is_not_verified_again(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = create_token("user-id", "access", settings).token
+    first = decode_token(token, "access", settings)
+    monkeypatch.setattr(jwt, "decode", _no_second_verification)
+    assert decode_token(token, "access", settings) is first
+
+
+def _no_second_verification(*_args: object, **_kwargs: object) -> None:
+    raise AssertionError("a remembered token was verified again")
+
+
+def test_a_remembered_token_still_expires(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = create_token("user-id", "access", settings).token
+    claims = decode_token(token, "access", settings)
+    leeway = timedelta(seconds=settings.jwt_leeway_seconds)
+    just_after = claims.expires_at + leeway + timedelta(seconds=1)
+    monkeypatch.setattr("app.core.security.utcnow", lambda: just_after)
+    with pytest.raises(InvalidTokenError, match="expired"):
+        decode_token(token, "access", settings)
+
+
+def test_a_remembered_token_is_checked_for_its_type_and_key(settings: Settings) -> None:
+    token = create_token("user-id", "access", settings).token
+    decode_token(token, "access", settings)
+    with pytest.raises(InvalidTokenError):
+        decode_token(token, "refresh", settings)
+    rotated = changed_settings(settings, secret_key="a-completely-different-secret-key-for-this")
+    with pytest.raises(InvalidTokenError):
+        decode_token(token, "access", rotated)
 
 
 def test_alg_none_is_refused(settings: Settings) -> None:
