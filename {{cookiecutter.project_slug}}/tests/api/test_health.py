@@ -10,6 +10,21 @@ async def test_live_answers_ok(client: AsyncClient) -> None:
     response = await client.get("/health/live")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["x-request-id"]  # through the whole middleware stack
+
+
+async def test_live_answers_head_for_uptime_checkers(client: AsyncClient) -> None:
+    response = await client.head("/health/live")
+    assert response.status_code == 200
+    assert response.content == b""
+
+
+async def test_live_is_documented_once(client: AsyncClient) -> None:
+    operations = (await client.get("/openapi.json")).json()["paths"]["/health/live"]
+    assert list(operations) == ["get"]
+    schema = operations["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/Liveness"}
 
 
 async def test_ready_reports_database_ok(client: AsyncClient) -> None:
