@@ -65,3 +65,11 @@ async def test_turning_docs_off_removes_pages_schema_and_assets(
             response = await client.get(path)
             assert response.status_code == 404, path
             assert_error(response.json(), "NOT_FOUND")
+
+
+
+async def test_docs_list_sign_in_first_whatever_order_the_routes_are_matched_in(
+    client: AsyncClient,
+) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    assert [tag["name"] for tag in schema["tags"]][:2] == ["auth", "users"]
