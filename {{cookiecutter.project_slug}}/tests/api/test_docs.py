@@ -67,7 +67,6 @@ async def test_turning_docs_off_removes_pages_schema_and_assets(
             assert_error(response.json(), "NOT_FOUND")
 
 
-
 async def test_docs_list_sign_in_first_whatever_order_the_routes_are_matched_in(
     client: AsyncClient,
 ) -> None:
