@@ -11,6 +11,7 @@ from app.api.v1.router import api_router
 from app.core.config import Settings, get_settings, settings_or_exit
 from app.core.email import build_email_sender
 from app.core.error_handlers import register_exception_handlers
+from app.core.gc_tuning import tune_garbage_collector
 from app.core.logging import configure_logging
 from app.core.metrics import POOLS
 from app.core.metrics_middleware import MetricsMiddleware
@@ -123,5 +124,6 @@ def __getattr__(name: str) -> FastAPI:
     if name != "app":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     served = create_app(settings_or_exit())
+    tune_garbage_collector()  # after the imports and the app: all of it lives until exit
     globals()["app"] = served
     return served
