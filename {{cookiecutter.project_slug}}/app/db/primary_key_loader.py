@@ -47,7 +47,8 @@ class PrimaryKeyLoader(Generic[ModelT]):
 
     async def get(self, session: AsyncSession, id_: Any) -> ModelT | None:
         """What `session.get(model, id_)` returns, for one extra-cheap round trip."""
-        if identity_key(self._model, id_) in session.identity_map:
+        loaded = session.identity_map  # empty in a request's fresh session: skip the lookup
+        if loaded and identity_key(self._model, id_) in loaded:
             return await session.get(self._model, id_)  # already loaded: the ORM decides
         connection = await session.connection()
         compiled = self._compile(connection.dialect)
