@@ -40,7 +40,11 @@ class PrimaryKeyLoader(Generic[ModelT]):
         mapper = inspect(model)
         plain = all(isinstance(prop, ColumnProperty) and not prop.deferred for prop in mapper.attrs)
         if mapper.relationships or not plain or len(mapper.primary_key) != 1:
-            raise TypeError(f"{model.__name__}: only plain-column models with one key column")
+            raise TypeError(
+                f"{model.__name__} has relationships, deferred columns or a composite key: a"
+                " PrimaryKeyLoader (plain-column models only) would load it unlike session.get;"
+                " load it with session.get instead"
+            )
         self._model = model
         self._mapper = mapper
         self._compiled: _Compiled | None = None
