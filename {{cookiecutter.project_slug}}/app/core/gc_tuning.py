@@ -1,6 +1,6 @@
 """Garbage collector settings for the served process (tests and tools keep Python's defaults).
 
-Measured on GET /items?limit=50 (50 ORM objects and their schemas per response): one request
+Measured on a paginated list route (50 ORM objects and their schemas per response): one request
 holds about 1,300 objects at its peak, so Python's young-generation collection (due every 700
 net allocations) ran about twice per request, every tenth of them also scanning the middle
 generation, and now and then a full collection walked every object the imports made (SQLAlchemy,

@@ -4,7 +4,7 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import InstrumentedAttribute
 
-{% if cookiecutter.database == "postgresql" -%}
+{% if cookiecutter.database == "postgresql" and cookiecutter.tracing == "none" -%}
 from app.db.primary_key_loader import PrimaryKeyLoader
 {% endif -%}
 from app.models.users import Role, User
@@ -14,7 +14,7 @@ SORT_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
     "created_at": User.created_at,
     "email": User.email,
 }
-{%- if cookiecutter.database == "postgresql" %}
+{%- if cookiecutter.database == "postgresql" and cookiecutter.tracing == "none" %}
 USER_BY_ID = PrimaryKeyLoader(User)
 {%- endif %}
 
@@ -24,7 +24,7 @@ class UserRepository(Repository[User]):
 
     async def get_signed_in(self, id_: uuid.UUID) -> User | None:
         """The user an access token names, looked up on every authenticated request."""
-{%- if cookiecutter.database == "postgresql" %}
+{%- if cookiecutter.database == "postgresql" and cookiecutter.tracing == "none" %}
         # Through the driver, not the ORM's query path: see app/db/primary_key_loader.py.
         return await USER_BY_ID.get(self.session, id_)
 {%- else %}
