@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import asyncpg
 from sqlalchemy import Dialect, bindparam, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ColumnProperty, make_transient_to_detached
@@ -59,7 +60,13 @@ class PrimaryKeyLoader(Generic[ModelT]):
         driver = (await connection.get_raw_connection()).driver_connection
         assert driver is not None
         bound = compiled.bind(id_) if compiled.bind else id_
-        row = await driver.fetchrow(compiled.sql, bound)
+        try:
+            row = await driver.fetchrow(compiled.sql, bound)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, ConnectionError):
+            # Let SQLAlchemy run the same lookup: a dead connection then gets its handling
+            # (the pool discards it, DBAPIError with connection_invalidated -> 503 envelope)
+            # instead of surfacing as an unknown driver error (500).
+            return await session.get(self._model, id_)
         if row is None:
             return None
         values = {

@@ -4,11 +4,13 @@ import uuid
 
 import pytest
 from sqlalchemy import ForeignKey, String, inspect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 
 from app.core.config import Settings
 from app.db.primary_key_loader import PrimaryKeyLoader
+from app.db.session import create_engine
 from app.models.users import Role, User
 from app.repositories.users import USER_BY_ID
 from tests.conftest import make_user
@@ -66,6 +68,23 @@ async def test_an_object_already_in_the_session_is_returned_as_is(
         user = await make_user(session, settings, email="present@example.com")
         user.full_name = "Unsaved change"
         assert await USER_BY_ID.get(session, user.id) is user
+
+
+async def test_a_dead_connection_fails_like_the_orm_would_so_the_api_answers_503(
+    settings: Settings, user: User
+) -> None:
+    engine = create_engine(settings.database_url, settings)
+    try:
+        async with AsyncSession(engine) as session:
+            connection = await session.connection()
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None
+            driver.terminate()  # the server went away after the pool handed the connection out
+            with pytest.raises(DBAPIError) as caught:
+                await USER_BY_ID.get(session, user.id)
+        assert caught.value.connection_invalidated  # discarded, and an outage to the API (503)
+    finally:
+        await engine.dispose()
 
 
 class _OtherBase(DeclarativeBase):
