@@ -2,14 +2,13 @@ import gc
 import os
 import subprocess
 import sys
+import weakref
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from app.core.gc_tuning import YOUNG_GENERATION_THRESHOLD, tune_garbage_collector
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import PROJECT_ROOT
 
 
 @pytest.fixture
@@ -29,16 +28,34 @@ def test_startup_objects_are_frozen_and_young_collections_are_rarer() -> None:
 
 
 @pytest.mark.usefixtures("python_defaults")
-def test_cycles_are_still_collected() -> None:
+def test_cycles_are_still_collected_without_being_asked() -> None:
     tune_garbage_collector()
+    collected: list[int] = []
 
-    class Node:
-        partner: "Node"
+    def note(phase: str, info: dict[str, int]) -> None:
+        if phase == "stop":
+            collected.append(info["collected"])
 
-    first, second = Node(), Node()
+    gc.callbacks.append(note)
+    try:
+        first = _cycle()
+        for _ in range(YOUNG_GENERATION_THRESHOLD):  # twice the threshold in uncollected objects
+            _cycle()
+    finally:
+        gc.callbacks.remove(note)
+    assert sum(collected) > 0
+    assert first() is None
+
+
+class _Node:
+    partner: "_Node"
+
+
+def _cycle() -> weakref.ref[_Node]:
+    """Two objects that only reference counting cannot free; a reference to watch one."""
+    first, second = _Node(), _Node()
     first.partner, second.partner = second, first
-    del first, second
-    assert gc.collect() >= 2
+    return weakref.ref(first)
 
 
 def test_the_served_app_tunes_the_collector_and_tests_do_not() -> None:

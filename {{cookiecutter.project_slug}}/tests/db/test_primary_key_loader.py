@@ -71,7 +71,7 @@ async def test_an_object_already_in_the_session_is_returned_as_is(
 
 
 async def test_a_dead_connection_fails_like_the_orm_would_so_the_api_answers_503(
-    settings: Settings, user: User
+    settings: Settings,
 ) -> None:
     engine = create_engine(settings.database_url, settings)
     try:
@@ -81,7 +81,7 @@ async def test_a_dead_connection_fails_like_the_orm_would_so_the_api_answers_503
             assert driver is not None
             driver.terminate()  # the server went away after the pool handed the connection out
             with pytest.raises(DBAPIError) as caught:
-                await USER_BY_ID.get(session, user.id)
+                await USER_BY_ID.get(session, uuid.uuid4())
         assert caught.value.connection_invalidated  # discarded, and an outage to the API (503)
     finally:
         await engine.dispose()
