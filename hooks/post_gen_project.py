@@ -31,15 +31,13 @@ ITEMS_PATHS = (
     "tests/repositories/test_items.py",
     "tests/security/test_items_idor.py",
 )
-REDIS_PATHS = ("tests/core/test_rate_limit_redis.py",)
+REDIS_PATHS = ("tests/core/test_rate_limit_redis.py", "tests/reliability/test_stalled_redis.py")
 # Outage, two-instance and concurrency tests need a database server (a proxy, many connections);
 # the first-come-first-served queue in front of the pool matters only for a pooled server.
 SERVER_DATABASE_PATHS = ("tests/reliability", "app/db/connection_queue.py")
 # The user lookup through asyncpg itself: PostgreSQL only, and not where SQL is traced (the
 # SQLAlchemy instrumentation would not see it).
 DRIVER_LOOKUP_PATHS = ("app/db/primary_key_loader.py", "tests/db/test_primary_key_loader.py")
-# The thread-free in-memory counter store; Redis variants keep their counters in Redis.
-MEMORY_STORAGE_PATHS = ("app/core/rate_limit_storage.py", "tests/core/test_rate_limit_storage.py")
 # Email jobs run in the API process, or are queued in Redis for a taskiq worker.
 IN_PROCESS_JOB_PATHS = ("app/jobs/in_process.py",)
 TASKIQ_PATHS = (
@@ -71,7 +69,6 @@ MANIFEST = ".bake-manifest.json"
 REMOVALS: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
     ("example_resource", False, ITEMS_PATHS),
     ("rate_limit_storage", "memory", REDIS_PATHS),
-    ("rate_limit_storage", "redis", MEMORY_STORAGE_PATHS),
     ("background_jobs", "none", TASKIQ_PATHS),
     ("background_jobs", "taskiq", IN_PROCESS_JOB_PATHS),
     ("database", "sqlite", SERVER_DATABASE_PATHS),

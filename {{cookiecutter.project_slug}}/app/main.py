@@ -20,7 +20,7 @@ from app.core.middleware import (
     EnvelopeCORSMiddleware,
     RequestContextMiddleware,
 )
-from app.core.rate_limit import build_limiter
+from app.core.rate_limit import RateLimiter
 {%- if cookiecutter.tracing == "opentelemetry" %}
 from app.core.tracing import start_tracing, trace_database
 {%- endif %}
@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 {%- endif %}
     if settings.metrics_enabled:
         POOLS.track(app.state.db.engine)
-    app.state.limiter = build_limiter(settings)
+    app.state.rate_limiter = RateLimiter(settings)
     app.state.email = build_email_sender(settings)
 
     register_exception_handlers(app)

@@ -152,6 +152,12 @@ async def session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[A
 
 
 @pytest.fixture
+def database(engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]) -> Database:
+    """Units of work (services that open their own) inside the test's transaction."""
+    return Database(engine=engine, sessions=sessions, read_sessions=read_only(sessions))
+
+
+@pytest.fixture
 def app_factory(
     sessions: async_sessionmaker[AsyncSession], settings: Settings
 ) -> Callable[..., FastAPI]:

@@ -33,7 +33,7 @@ async def live() -> Response:
 async def ready(request: Request) -> JSONResponse:
     """Answer 200 while the database responds (naming degraded checks), 503 when it does not."""
 {%- if cookiecutter.rate_limit_storage == "redis" %}
-    report = await check_readiness(request.app.state.db, request.app.state.limiter)
+    report = await check_readiness(request.app.state.db, request.app.state.rate_limiter.storage)
 {%- else %}
     report = await check_readiness(request.app.state.db)
 {%- endif %}

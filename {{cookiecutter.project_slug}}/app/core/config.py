@@ -78,12 +78,18 @@ class Settings(BaseSettings):
     password_hashing_concurrency: int = Field(
         default_factory=lambda: max(1, (os.cpu_count() or 2) - 1), ge=1
     )
+    # Password checks allowed to wait for a hashing slot, and for how long; past either, the
+    # request answers 503 SERVER_BUSY with Retry-After at once instead of piling up.
+    password_hashing_queue: int = Field(default=16, ge=0)
+    password_hashing_wait_seconds: float = Field(default=2.0, gt=0, le=60)
 
     cors_origins: Annotated[list[str], NoDecode] = []
     docs_enabled: bool = True
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
 
     rate_limit_enabled: bool = True
+    # After the counter storage fails, requests go through uncounted this long, then one retries.
+    rate_limit_breaker_seconds: float = Field(default=30.0, gt=0, le=600)
     rate_limit_default: str = "120/minute"
     rate_limit_auth: str = "10/minute"
     # Counted per target account, whatever address the attempts come from. Tight enough to stop
@@ -96,6 +102,8 @@ class Settings(BaseSettings):
     redis_timeout_seconds: float = Field(default=0.5, gt=0, le=10)
 {%- else %}
     rate_limit_storage_url: str = "memory://"
+    # Bounds every call to the counter storage (memory answers at once; memcached:// may not).
+    rate_limit_storage_timeout_seconds: float = Field(default=0.5, gt=0, le=10)
 {%- endif %}
 {%- if cookiecutter.background_jobs == "taskiq" %}
     # Jobs (emails) go through a Redis stream at REDIS_URL to `make worker`; see README "Background jobs".

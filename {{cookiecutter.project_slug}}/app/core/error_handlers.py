@@ -7,7 +7,6 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from slowapi.errors import RateLimitExceeded
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -16,9 +15,8 @@ from app.core.exceptions import (
     AppError,
     BadRequestError,
     ConflictError,
+    DatabaseUnavailableError,
     InvalidInputError,
-    RateLimitedError,
-    ServiceUnavailableError,
 )
 from app.core.request_context import current_request_id
 
@@ -38,7 +36,6 @@ HTTP_STATUS_CODES = {
     429: "RATE_LIMITED",
     503: "SERVICE_UNAVAILABLE",
 }
-DB_RETRY_AFTER_SECONDS = 5
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -123,17 +120,7 @@ async def handle_database_error(request: Request, exc: Exception) -> JSONRespons
 
 async def handle_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     logger.error("Database unavailable on %s %s: %r", request.method, request.url.path, exc)
-    error = ServiceUnavailableError(
-        "The database is unavailable, try again shortly",
-        headers={"Retry-After": str(DB_RETRY_AFTER_SECONDS)},
-    )
-    return error_response(error)
-
-
-async def handle_rate_limit_exceeded(request: Request, exc: Exception) -> JSONResponse:
-    # Only reached by routes that use slowapi's own @limiter.limit decorator.
-    assert isinstance(exc, RateLimitExceeded)
-    return error_response(RateLimitedError(f"Rate limit exceeded: {exc.detail}"))
+    return error_response(DatabaseUnavailableError())
 
 
 def internal_error_response() -> JSONResponse:
@@ -145,10 +132,9 @@ def register_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
     app.add_exception_handler(IntegrityError, handle_integrity_error)
-    # The driver reports a cut link as a generic DBAPIError flagged `connection_invalidated`, and
-    # a refused or timed-out connect as a bare OSError / TimeoutError: all mean "try again later".
+    # The driver reports a cut link as a generic DBAPIError flagged `connection_invalidated`; a
+    # failed connect arrives as DatabaseUnavailableError (app/db/session.py), an AppError. A bare
+    # OSError is not handled here: it may come from SMTP, Redis or any other call (a plain 500).
     app.add_exception_handler(DBAPIError, handle_database_error)
-    app.add_exception_handler(OSError, handle_database_unavailable)
     # Every pooled connection busy for DB_POOL_TIMEOUT_SECONDS: overloaded, try again later.
     app.add_exception_handler(PoolTimeoutError, handle_database_unavailable)
-    app.add_exception_handler(RateLimitExceeded, handle_rate_limit_exceeded)

@@ -84,6 +84,26 @@ class ServiceUnavailableError(AppError):
     message = "Service temporarily unavailable"
 
 
+class ServerBusyError(ServiceUnavailableError):
+    """More password checks are waiting than the service can run in time: try again shortly."""
+
+    code = "SERVER_BUSY"
+    message = "Too many sign-ins at once, try again shortly"
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(headers={"Retry-After": str(retry_after_seconds)})
+
+
+class DatabaseUnavailableError(ServiceUnavailableError):
+    """No connection to the database could be opened (refused, unknown host, timed out)."""
+
+    message = "The database is unavailable, try again shortly"
+    retry_after_seconds = 5
+
+    def __init__(self) -> None:
+        super().__init__(headers={"Retry-After": str(self.retry_after_seconds)})
+
+
 # The code and message each status answers with by default; OpenAPI examples are built from it.
 ERROR_DEFAULTS: dict[int, tuple[str, str]] = {
     error.status_code: (error.code, error.message)

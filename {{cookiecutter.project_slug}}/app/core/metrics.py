@@ -35,8 +35,24 @@ RATE_LIMIT_REJECTIONS = Counter(
     "Requests refused with 429, by the limit that refused them.",
     ["limit"],
 )
+RATE_LIMIT_STORAGE_FAILURES = Counter(
+    "rate_limit_storage_failures",
+    "Calls to the rate-limit storage that failed or timed out.",
+)
+RATE_LIMIT_UNCOUNTED = Counter(
+    "rate_limit_uncounted_requests",
+    "Requests let through without counting because the rate-limit storage failed (fail open).",
+)
+RATE_LIMIT_BREAKER_OPEN = Gauge(
+    "rate_limit_breaker_open",
+    "1 while rate limiting fails open after a storage failure, 0 while it counts.",
+)
 LOGIN_FAILURES = Counter(
     "login_failures", "Refused logins: unknown email, wrong password or inactive account."
+)
+PASSWORD_HASHING_REJECTIONS = Counter(
+    "password_hashing_rejections",
+    "Password checks refused with 503 SERVER_BUSY: the hashing queue was full or too slow.",
 )
 
 

@@ -1,34 +1,46 @@
-"""Rate limiting: slowapi's limiter (storage, strategy) applied through FastAPI dependencies.
+"""Rate limiting, applied through FastAPI dependencies and counted without blocking the loop.
 
-slowapi's `default_limits` are silently skipped for routes under included routers on current
-FastAPI (slowapi issue #281), so the default limit is a router-level dependency instead: every
-route under /api/v1 is counted without anyone having to remember a decorator.
+Which library does what:
+- `limits` counts: fixed windows through its asyncio API (`limits.aio`, storage
+  {%- if cookiecutter.rate_limit_storage == "redis" %} `async+redis://`{% else %} `async+memory://`{% endif %}),
+  so no request waits for the counter store with the event loop blocked.
+- `slowapi` names the client (`get_remote_address`). Its own counting (the `@limiter.limit`
+  decorator, `SlowAPIMiddleware`) calls the store synchronously, so it is not used here; its
+  `default_limits` are also skipped for routes under included routers (slowapi issue #281), so the
+  default limit is a router-level dependency: every route under /api/v1 is counted.
 
 Login is counted twice: per client address (one address cannot spray many accounts) and per
 target account (many addresses cannot brute-force one account).
 
-When the counter storage fails, requests are let through (fail open) and a warning is logged:
-rate limiting protects the service, it must not become the reason the service is down.
+When the counter store fails or stalls, a request waits at most RATE_LIMIT_STORAGE_TIMEOUT_SECONDS,
+then requests are let through uncounted (fail open) for RATE_LIMIT_BREAKER_SECONDS, logged and
+counted in /metrics; then one request tries the store again. Rate limiting protects the service;
+it must not become the reason the service is down.
 """
 
+import asyncio
 import hashlib
 import logging
 import time
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import Request, Response
 from limits import RateLimitItem, parse_many
-from limits.errors import StorageError
-from slowapi import Limiter
+from limits.aio.storage import Storage
+from limits.aio.strategies import FixedWindowRateLimiter
+from limits.storage import storage_from_string
 from slowapi.util import get_remote_address
 
 from app.core.config import Settings
 from app.core.exceptions import RateLimitedError
-from app.core.metrics import RATE_LIMIT_REJECTIONS
-{%- if cookiecutter.rate_limit_storage == "memory" %}
-from app.core.rate_limit_storage import thread_free_storage_uri
-{%- endif %}
+from app.core.metrics import (
+    RATE_LIMIT_BREAKER_OPEN,
+    RATE_LIMIT_REJECTIONS,
+    RATE_LIMIT_STORAGE_FAILURES,
+    RATE_LIMIT_UNCOUNTED,
+)
 
 LimitSetting = Literal[
     "rate_limit_default", "rate_limit_auth", "rate_limit_login_account", "rate_limit_email_account"
@@ -36,29 +48,99 @@ LimitSetting = Literal[
 logger = logging.getLogger(__name__)
 
 
-def build_limiter(settings: Settings) -> Limiter:
-    return Limiter(
-        key_func=get_remote_address,
-{%- if cookiecutter.rate_limit_storage == "redis" %}
-        storage_uri=settings.redis_url,
-{%- else %}
-        storage_uri=thread_free_storage_uri(settings.rate_limit_storage_url),
-{%- endif %}
-        storage_options=_storage_options(settings),
-        strategy="fixed-window",
-        enabled=settings.rate_limit_enabled,
-        key_prefix=settings.rate_limit_key_prefix,
-    )
+@dataclass(frozen=True, slots=True)
+class WindowCount:
+    item: RateLimitItem
+    allowed: bool
+    reset_at: float
+    remaining: int
 
 
-def _storage_options(settings: Settings) -> dict[str, Any]:
-    # Storage failures arrive as limits' StorageError whatever the backend; _count lets them through.
+class StorageBreaker:
+    """Fails open for `open_seconds` after the store fails; then lets one request probe it."""
+
+    def __init__(self, open_seconds: float) -> None:
+        self.open_seconds = open_seconds
+        self._open_until: float | None = None
+        self._probing = False
+
+    def admits(self) -> bool:
+        """Whether this request may use the store (otherwise it goes through uncounted)."""
+        if self._open_until is None:
+            return True
+        if self._probing or time.monotonic() < self._open_until:
+            return False
+        self._probing = True
+        return True
+
+    def succeeded(self) -> None:
+        if self._open_until is not None:
+            logger.warning("Rate-limit storage answers again: counting resumes")
+            RATE_LIMIT_BREAKER_OPEN.set(0)
+        self._open_until = None
+        self._probing = False
+
+    def failed(self, exc: BaseException) -> None:
+        RATE_LIMIT_STORAGE_FAILURES.inc()
+        if self._open_until is None:
+            logger.warning(
+                "Rate-limit storage failed (%r): requests go through uncounted for %.0f s",
+                exc,
+                self.open_seconds,
+            )
+            RATE_LIMIT_BREAKER_OPEN.set(1)
+        self._open_until = time.monotonic() + self.open_seconds
+        self._probing = False
+
+
+class RateLimiter:
+    """Counts hits in fixed windows in an asyncio storage, each call bounded in time."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.enabled = settings.rate_limit_enabled
+        self.key_prefix = settings.rate_limit_key_prefix
 {%- if cookiecutter.rate_limit_storage == "redis" %}
-    timeout = settings.redis_timeout_seconds
-    return {"wrap_exceptions": True, "socket_timeout": timeout, "socket_connect_timeout": timeout}
+        self.timeout_s = settings.redis_timeout_seconds
+        self.storage = _async_storage(
+            settings.redis_url,
+            implementation="redispy",
+            wrap_exceptions=True,
+            socket_timeout=self.timeout_s,
+            socket_connect_timeout=self.timeout_s,
+        )
 {%- else %}
-    return {"wrap_exceptions": True}
+        self.timeout_s = settings.rate_limit_storage_timeout_seconds
+        self.storage = _async_storage(settings.rate_limit_storage_url, wrap_exceptions=True)
 {%- endif %}
+        self.windows = FixedWindowRateLimiter(self.storage)
+        self.breaker = StorageBreaker(settings.rate_limit_breaker_seconds)
+
+    async def count(self, items: tuple[RateLimitItem, ...], *key: str) -> list[WindowCount] | None:
+        """One hit in each window; None when the store is skipped or failed (let through)."""
+        if not self.breaker.admits():
+            RATE_LIMIT_UNCOUNTED.inc()
+            return None
+        try:
+            async with asyncio.timeout(self.timeout_s * 2):
+                counts = [await self._hit(item, key) for item in items]
+        except Exception as exc:  # whatever the store raises, the request must not fail for it
+            self.breaker.failed(exc)
+            RATE_LIMIT_UNCOUNTED.inc()
+            return None
+        self.breaker.succeeded()
+        return counts
+
+    async def _hit(self, item: RateLimitItem, key: tuple[str, ...]) -> WindowCount:
+        allowed = await self.windows.hit(item, *key)
+        stats = await self.windows.get_window_stats(item, *key)
+        return WindowCount(item, allowed, stats.reset_time, stats.remaining)
+
+
+def _async_storage(uri: str, **options: float | str | bool) -> Storage:
+    """limits picks its asyncio storages by an `async+` scheme: redis:// -> async+redis://."""
+    storage = storage_from_string(uri if uri.startswith("async+") else f"async+{uri}", **options)
+    assert isinstance(storage, Storage)  # an async+ scheme always names an asyncio storage
+    return storage
 
 
 @lru_cache(maxsize=32)
@@ -67,37 +149,31 @@ def _parse_limits(value: str) -> tuple[RateLimitItem, ...]:
     return tuple(parse_many(value))
 
 
-def _count(
+async def _count(
     request: Request, response: Response, setting: LimitSetting, scope: str, key: str
 ) -> None:
     """Counts one hit in every window of `setting`; 429 with Retry-After if any window is spent."""
-    limiter: Limiter = request.app.state.limiter
+    limiter: RateLimiter = request.app.state.rate_limiter
     if not limiter.enabled:
         return
     settings: Settings = request.app.state.settings
-    identifiers = (settings.rate_limit_key_prefix, scope, key)
-    tightest: dict[str, str] = {}
-    retry_after = 0
-    try:
-        for item in _parse_limits(getattr(settings, setting)):
-            allowed = limiter.limiter.hit(item, *identifiers)
-            reset_at, remaining = limiter.limiter.get_window_stats(item, *identifiers)
-            if not tightest or remaining < int(tightest["X-RateLimit-Remaining"]):
-                tightest = {
-                    "X-RateLimit-Limit": str(item.amount),
-                    "X-RateLimit-Remaining": str(remaining),
-                    "X-RateLimit-Reset": str(int(reset_at)),
-                }
-            if not allowed:
-                retry_after = max(retry_after, 1, int(reset_at - time.time()))
-    except StorageError as exc:
-        # Fail open: an unreachable counter store must not take the whole API down with it.
-        logger.warning("Rate-limit storage failed, request let through: %r", exc.storage_error)
+    counts = await limiter.count(
+        _parse_limits(getattr(settings, setting)), limiter.key_prefix, scope, key
+    )
+    if not counts:
         return
-    if retry_after:
+    tightest = min(counts, key=lambda count: count.remaining)
+    headers = {
+        "X-RateLimit-Limit": str(tightest.item.amount),
+        "X-RateLimit-Remaining": str(tightest.remaining),
+        "X-RateLimit-Reset": str(int(tightest.reset_at)),
+    }
+    refused = [count for count in counts if not count.allowed]
+    if refused:
+        retry_after = max(1, *(int(count.reset_at - time.time()) for count in refused))
         RATE_LIMIT_REJECTIONS.labels(setting.removeprefix("rate_limit_")).inc()
-        raise RateLimitedError(headers={**tightest, "Retry-After": str(retry_after)})
-    response.headers.update(tightest)
+        raise RateLimitedError(headers={**headers, "Retry-After": str(retry_after)})
+    response.headers.update(headers)
 
 
 class RateLimit:
@@ -112,7 +188,7 @@ class RateLimit:
 
     async def __call__(self, request: Request, response: Response) -> None:
         scope = self.scope or _route_scope(request)
-        _count(request, response, self.setting, scope, get_remote_address(request))
+        await _count(request, response, self.setting, scope, get_remote_address(request))
 
 
 def _route_scope(request: Request) -> str:
@@ -123,22 +199,22 @@ def _route_scope(request: Request) -> str:
     return f"{request.method}:{path}"
 
 
-def count_login_attempt(request: Request, response: Response, username: str) -> None:
+async def count_login_attempt(request: Request, response: Response, username: str) -> None:
     """Counts a login attempt against the account it targets, whatever address it comes from.
 
     The key is a hash of the normalised email, so addresses never sit in the limiter's storage.
     """
     account = hashlib.sha256(username.strip().lower().encode()).hexdigest()
-    _count(request, response, "rate_limit_login_account", "login-account", account)
+    await _count(request, response, "rate_limit_login_account", "login-account", account)
 
 
-def count_account_email(request: Request, response: Response, email: str) -> None:
+async def count_account_email(request: Request, response: Response, email: str) -> None:
     """Counts a reset or verification email against the address it goes to, known or not.
 
     Unknown addresses are counted the same way, so the limit reveals nothing about accounts.
     """
     account = hashlib.sha256(email.encode()).hexdigest()
-    _count(request, response, "rate_limit_email_account", "email-account", account)
+    await _count(request, response, "rate_limit_email_account", "email-account", account)
 
 
 default_rate_limit = RateLimit("rate_limit_default")

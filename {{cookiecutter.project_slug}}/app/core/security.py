@@ -1,11 +1,13 @@
 """Password hashing and JWTs. Pure functions of their inputs; no database, no HTTP."""
 
 import hashlib
+import math
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import anyio.to_thread
 from anyio import CapacityLimiter
@@ -15,7 +17,10 @@ from passlib.context import CryptContext
 
 from app.core.clock import utcnow
 from app.core.config import Settings
+from app.core.exceptions import ServerBusyError
+from app.core.metrics import PASSWORD_HASHING_REJECTIONS
 
+T = TypeVar("T")
 TokenType = Literal["access", "refresh"]
 # Far above any token we issue (~400 bytes); a longer one is refused before any parsing.
 MAX_TOKEN_LENGTH = 2048
@@ -63,19 +68,53 @@ def _verification_key(secret: str, algorithm: str) -> Any:
     return jwk.construct(secret, algorithm)
 
 
-@lru_cache(maxsize=4)
-def _hashing_slots(concurrency: int) -> CapacityLimiter:
-    return CapacityLimiter(concurrency)
-
-
-async def _off_the_loop(settings: Settings, function: Any, *args: object) -> Any:
-    """Runs bcrypt in a worker thread, at most PASSWORD_HASHING_CONCURRENCY at once.
+class HashingAdmission:
+    """Runs bcrypt in worker threads, `slots` at once, with at most `queue` calls waiting.
 
     bcrypt is pure CPU: with one thread per login the threads outnumber the cores and starve the
-    event loop, so every other request waits behind a burst of logins.
+    event loop. Past the queue, or after waiting `wait_s` for a slot, a call is refused at once
+    (ServerBusyError, a 503 with Retry-After) instead of piling up until clients time out.
     """
-    slots = _hashing_slots(settings.password_hashing_concurrency)
-    return await anyio.to_thread.run_sync(function, *args, limiter=slots)
+
+    def __init__(self, slots: int, queue: int, wait_s: float) -> None:
+        self._slots = CapacityLimiter(slots)
+        self._queue = queue
+        self._wait_s = wait_s
+
+    async def run(self, function: Callable[..., T], *args: object) -> T:
+        if self._slots.available_tokens == 0 and self._waiting() >= self._queue:
+            raise self._refuse()
+        try:
+            with anyio.fail_after(self._wait_s):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise self._refuse() from None
+        try:
+            return await anyio.to_thread.run_sync(function, *args)
+        finally:
+            self._slots.release()
+
+    def _waiting(self) -> int:
+        return self._slots.statistics().tasks_waiting
+
+    def _refuse(self) -> ServerBusyError:
+        PASSWORD_HASHING_REJECTIONS.inc()
+        return ServerBusyError(retry_after_seconds=max(1, math.ceil(self._wait_s)))
+
+
+@lru_cache(maxsize=4)
+def _admission(slots: int, queue: int, wait_s: float) -> HashingAdmission:
+    # One per process (per configuration): the cores it protects are the process's.
+    return HashingAdmission(slots, queue, wait_s)
+
+
+async def _off_the_loop(settings: Settings, function: Callable[..., T], *args: object) -> T:
+    admission = _admission(
+        settings.password_hashing_concurrency,
+        settings.password_hashing_queue,
+        settings.password_hashing_wait_seconds,
+    )
+    return await admission.run(function, *args)
 
 
 async def hash_password(password: str, settings: Settings) -> str:
@@ -94,10 +133,7 @@ async def verify_password(password: str, hashed: str | None, settings: Settings)
     # bcrypt raises on over-long secrets and NUL bytes (a 500); neither can match a stored hash.
     if len(password.encode()) > MAX_PASSWORD_BYTES or "\x00" in password:
         return False
-    matches = await _off_the_loop(
-        settings, _verify_or_burn, password, hashed, settings.bcrypt_rounds
-    )
-    return bool(matches)
+    return await _off_the_loop(settings, _verify_or_burn, password, hashed, settings.bcrypt_rounds)
 
 
 def hash_token(token: str) -> str:

@@ -29,6 +29,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from app.core.config import Settings
 {%- if cookiecutter.database == "postgresql" %}
+from app.core.exceptions import DatabaseUnavailableError
 from app.db.connection_queue import ConnectionQueue
 {%- endif %}
 {%- if cookiecutter.database == "sqlite" %}
@@ -131,7 +132,7 @@ def _begin_transaction(connection: Connection) -> None:
 {% else %}
 
 def create_engine(url: str, settings: Settings) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         # A fixed pool and no overflow: an overflow connection is closed when it comes back to a
         # full pool, so steady load above pool_size would open one connection per request.
@@ -148,6 +149,20 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
             "command_timeout": settings.db_command_timeout_seconds,
         },
     )
+    event.listen(engine.sync_engine, "do_connect", _connect_or_unavailable)
+    return engine
+
+
+def _connect_or_unavailable(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+    """Opens a connection; a refused, unresolvable or timed-out connect is the database's outage.
+
+    asyncpg raises these as plain OSError (TimeoutError included), which any other outbound call
+    raises too: naming them here keeps an SMTP or Redis timeout from reading as a database outage.
+    """
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except OSError as exc:
+        raise DatabaseUnavailableError() from exc
 
 
 def _read_engine(engine: AsyncEngine) -> AsyncEngine:

@@ -1,4 +1,9 @@
-"""Registration, login and the refresh-token lifecycle (rotation, reuse detection, revocation)."""
+"""Registration, login and the refresh-token lifecycle (rotation, reuse detection, revocation).
+
+This service opens its own units of work (`Database.reads()` / `Database.transaction()`), one
+short unit per step, so that no pooled connection is held while a password is hashed or while
+it waits for a hashing slot: read, release, hash, then write.
+"""
 
 import logging
 import uuid
@@ -17,6 +22,7 @@ from app.core.security import (
     hash_token,
     verify_password,
 )
+from app.db.session import Database
 from app.models.refresh_tokens import RefreshToken
 from app.models.users import User
 from app.repositories.refresh_tokens import RefreshTokenRepository
@@ -28,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 BAD_CREDENTIALS = "Incorrect email or password"
 BAD_REFRESH_TOKEN = "Invalid or expired refresh token"
+EMAIL_TAKEN = "An account with this email already exists"
 
 
 async def end_all_sessions(
@@ -39,44 +46,55 @@ async def end_all_sessions(
 
 
 class AuthService:
-    def __init__(self, session: AsyncSession, settings: Settings) -> None:
-        self.session = session
+    def __init__(self, database: Database, settings: Settings) -> None:
+        self.database = database
         self.settings = settings
-        self.users = UserRepository(session)
-        self.tokens = RefreshTokenRepository(session)
 
     async def register(self, data: UserCreate) -> User:
-        if await self.users.get_by_email(data.email) is not None:
-            raise ConflictError("An account with this email already exists", code="EMAIL_TAKEN")
+        # Hashed before the transaction opens; a racing duplicate still meets the unique index.
         hashed = await hash_password(data.password, self.settings)
-        return await self.users.create(
-            email=data.email, hashed_password=hashed, full_name=data.full_name
-        )
+        async with self.database.transaction() as session:
+            users = UserRepository(session)
+            if await users.get_by_email(data.email) is not None:
+                raise ConflictError(EMAIL_TAKEN, code="EMAIL_TAKEN")
+            return await users.create(
+                email=data.email, hashed_password=hashed, full_name=data.full_name
+            )
 
     async def login(self, email: str, password: str) -> TokenPair:
         """Same answer, same cost, whether the email is unknown or the password is wrong."""
-        user = await self.users.get_by_email(email.strip().lower())
+        async with self.database.reads() as session:
+            user = await UserRepository(session).get_by_email(email.strip().lower())
         valid = await verify_password(
             password, user.hashed_password if user else None, self.settings
         )
         if user is None or not valid or not user.is_active:
             LOGIN_FAILURES.inc()
             raise UnauthorizedError(BAD_CREDENTIALS)
-        return await self._issue_pair(user, family_id=uuid.uuid4())
+        async with self.database.transaction() as session:
+            # The password was checked against the row as read; refuse if it changed since.
+            current = await UserRepository(session).get(user.id)
+            if current is None or not _unchanged(current, user):
+                LOGIN_FAILURES.inc()
+                raise UnauthorizedError(BAD_CREDENTIALS)
+            return await self._issue_pair(session, current, family_id=uuid.uuid4())
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         """Rotates a refresh token. Presenting a rotated one again revokes its whole family."""
-        record = await self._valid_record(refresh_token)
-        user = await self.users.get(record.user_id)
-        if user is None or not user.is_active:
-            raise UnauthorizedError(BAD_REFRESH_TOKEN)
-        record.revoked_at = utcnow()
-        return await self._issue_pair(user, family_id=record.family_id)
+        async with self.database.transaction() as session:
+            record = await self._valid_record(session, refresh_token)
+            user = await UserRepository(session).get(record.user_id)
+            if user is None or not user.is_active:
+                raise UnauthorizedError(BAD_REFRESH_TOKEN)
+            record.revoked_at = utcnow()
+            return await self._issue_pair(session, user, family_id=record.family_id)
 
     async def user_for_access_token(self, token: str | None) -> User:
         """The user a valid access token names; 401 for a missing, bad, orphaned or outdated one.
 
         Outdated: issued before the user's last logout-all, password change or deactivation.
+        The user is read in a unit of its own and comes back detached: a route that changes the
+        user loads it again in its own transaction.
         """
         if not token:
             raise UnauthorizedError("Not authenticated")
@@ -85,19 +103,25 @@ class AuthService:
             user_id = uuid.UUID(claims.subject)
         except (InvalidTokenError, ValueError) as exc:
             raise UnauthorizedError() from exc
-        user = await self.users.get_signed_in(user_id)
+        async with self.database.reads() as session:
+            user = await UserRepository(session).get_signed_in(user_id)
         if user is None or claims.version != user.token_version:
             raise UnauthorizedError()
         return user
 
     async def logout(self, refresh_token: str) -> None:
-        record = await self._valid_record(refresh_token)
-        await self.tokens.revoke_family(record.family_id)
+        async with self.database.transaction() as session:
+            record = await self._valid_record(session, refresh_token)
+            await RefreshTokenRepository(session).revoke_family(record.family_id)
 
-    async def logout_everywhere(self, user: User) -> None:
-        await end_all_sessions(user, self.users, self.tokens)
+    async def logout_everywhere(self, signed_in: User) -> None:
+        async with self.database.transaction() as session:
+            users = UserRepository(session)
+            user = await users.get(signed_in.id)
+            if user is not None:
+                await end_all_sessions(user, users, RefreshTokenRepository(session))
 
-    async def _valid_record(self, refresh_token: str) -> RefreshToken:
+    async def _valid_record(self, session: AsyncSession, refresh_token: str) -> RefreshToken:
         try:
             claims = decode_token(refresh_token, "refresh", self.settings)
         except InvalidTokenError as exc:
@@ -107,24 +131,24 @@ class AuthService:
             token_id = uuid.UUID(claims.token_id)
         except ValueError as exc:
             raise UnauthorizedError(BAD_REFRESH_TOKEN) from exc
-        record = await self.tokens.get_for_update(token_id)
+        tokens = RefreshTokenRepository(session)
+        record = await tokens.get_for_update(token_id)
         if record is None or record.token_hash != hash_token(refresh_token):
             raise UnauthorizedError(BAD_REFRESH_TOKEN)
         if record.revoked_at is not None:
-            await self._revoke_family_after_reuse(record)
+            logger.warning("Refresh token reuse detected; revoking family %s", record.family_id)
+            await tokens.revoke_family(record.family_id)
+            # The request fails, but the revocation must survive the rollback that failure causes.
+            await session.commit()
+            raise UnauthorizedError(BAD_REFRESH_TOKEN)
         return record
 
-    async def _revoke_family_after_reuse(self, record: RefreshToken) -> None:
-        logger.warning("Refresh token reuse detected; revoking family %s", record.family_id)
-        await self.tokens.revoke_family(record.family_id)
-        # The request fails, but the revocation must survive the rollback that failure causes.
-        await self.session.commit()
-        raise UnauthorizedError(BAD_REFRESH_TOKEN)
-
-    async def _issue_pair(self, user: User, *, family_id: uuid.UUID) -> TokenPair:
+    async def _issue_pair(
+        self, session: AsyncSession, user: User, *, family_id: uuid.UUID
+    ) -> TokenPair:
         access = create_token(str(user.id), "access", self.settings, version=user.token_version)
         refresh = create_token(str(user.id), "refresh", self.settings, family_id=str(family_id))
-        await self.tokens.create(
+        await RefreshTokenRepository(session).create(
             id=uuid.UUID(refresh.claims.token_id),
             user_id=user.id,
             family_id=family_id,
@@ -136,3 +160,12 @@ class AuthService:
             refresh_token=refresh.token,
             expires_in=self.settings.access_token_expire_minutes * 60,
         )
+
+
+def _unchanged(current: User, checked: User) -> bool:
+    """Whether the account still has the password, version and state a check was made against."""
+    return (
+        current.hashed_password == checked.hashed_password
+        and current.token_version == checked.token_version
+        and current.is_active
+    )

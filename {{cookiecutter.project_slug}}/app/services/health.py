@@ -6,7 +6,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 {%- if cookiecutter.rate_limit_storage == "redis" %}
 
-from slowapi import Limiter
+from limits.aio.storage import Storage
 {%- endif %}
 
 from app.db.session import Database
@@ -27,14 +27,14 @@ class ReadinessReport:
 
 
 {% if cookiecutter.rate_limit_storage == "redis" -%}
-async def check_readiness(database: Database, limiter: Limiter) -> ReadinessReport:
+async def check_readiness(database: Database, counters: Storage) -> ReadinessReport:
 {%- else -%}
 async def check_readiness(database: Database) -> ReadinessReport:
 {%- endif %}
     checks = {
         "database": await _check("database", ping_database(database)),
 {%- if cookiecutter.rate_limit_storage == "redis" %}
-        "redis": await _check("redis", _ping_rate_limit_storage(limiter)),
+        "redis": await _check("redis", _ping_rate_limit_storage(counters)),
 {%- endif %}
     }
     failed = {name for name, result in checks.items() if result != "ok"}
@@ -55,8 +55,8 @@ async def _check(name: str, probe: Awaitable[None]) -> CheckResult:
 {%- if cookiecutter.rate_limit_storage == "redis" %}
 
 
-async def _ping_rate_limit_storage(limiter: Limiter) -> None:
-    # The limiter's own client, with its timeouts: the check sees what rate limiting sees.
-    if not await asyncio.to_thread(limiter.limiter.storage.check):
+async def _ping_rate_limit_storage(counters: Storage) -> None:
+    # The rate limiter's own client, with its timeouts: the check sees what rate limiting sees.
+    if not await counters.check():
         raise ConnectionError("the rate-limit storage did not answer")
 {%- endif %}

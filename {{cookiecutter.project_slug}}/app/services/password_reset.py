@@ -1,24 +1,20 @@
-"""Forgotten passwords: mail a single-use link, then set a new password with it."""
+"""Forgotten passwords: the single-use link to mail (AccountService.reset_password redeems it)."""
 
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.security import hash_password
 from app.emails.messages import password_reset_email
 from app.models.user_tokens import TokenPurpose
-from app.repositories.refresh_tokens import RefreshTokenRepository
 from app.repositories.users import UserRepository
-from app.services.auth import end_all_sessions
-from app.services.user_tokens import OutgoingLink, UserTokenService, invalid_token
+from app.services.user_tokens import OutgoingLink, UserTokenService
 
 
 class PasswordResetService:
     def __init__(self, session: AsyncSession, settings: Settings) -> None:
         self.settings = settings
         self.users = UserRepository(session)
-        self.refresh_tokens = RefreshTokenRepository(session)
         self.user_tokens = UserTokenService(session, settings)
 
     async def prepare_link(self, email: str, *, job_id: str) -> OutgoingLink | None:
@@ -33,15 +29,3 @@ class PasswordResetService:
             lifetime=timedelta(minutes=self.settings.password_reset_expire_minutes),
             build=password_reset_email,
         )
-
-    async def confirm(self, token: str, new_password: str) -> None:
-        """Sets the new password and ends every session; the link then stops working."""
-        record, user = await self.user_tokens.redeem(token, TokenPurpose.PASSWORD_RESET)
-        # Issued before the last password change (or logout-all): that link is stale.
-        if record.user_version != user.token_version:
-            raise invalid_token()
-        hashed = await hash_password(new_password, self.settings)
-        # Following the mailed link proves the address too.
-        verified = user.is_verified or record.email == user.email
-        await self.users.update(user, hashed_password=hashed, is_verified=verified)
-        await end_all_sessions(user, self.users, self.refresh_tokens)

@@ -5,13 +5,13 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.exceptions import BadRequestError, ConflictError, NotFoundError
-from app.core.security import hash_password, verify_password
+from app.core.exceptions import ConflictError, NotFoundError
+from app.core.security import hash_password
 from app.models.users import Role, User
 from app.repositories.base import ResultPage
 from app.repositories.refresh_tokens import RefreshTokenRepository
 from app.repositories.users import UserRepository
-from app.schemas.users import UserListParams, UserUpdateAdmin, UserUpdateMe
+from app.schemas.users import UserListParams, UserUpdateAdmin
 from app.services.auth import end_all_sessions
 
 
@@ -20,23 +20,6 @@ class UserService:
         self.settings = settings
         self.users = UserRepository(session)
         self.tokens = RefreshTokenRepository(session)
-
-    async def update_me(self, user: User, data: UserUpdateMe) -> User:
-        changes = data.changes()
-        changes.pop("current_password", None)
-        if "email" in changes:
-            await self._ensure_email_free(changes["email"], user)
-            # The new address is unproven; POST /auth/verify-email/resend mails it a link.
-            changes["is_verified"] = user.is_verified and changes["email"] == user.email
-        if "password" in changes:
-            if not await verify_password(
-                data.current_password or "", user.hashed_password, self.settings
-            ):
-                raise BadRequestError("The current password is wrong", code="WRONG_PASSWORD")
-            changes["hashed_password"] = await hash_password(changes.pop("password"), self.settings)
-            # A new password ends every session that used the old one, this one included.
-            await end_all_sessions(user, self.users, self.tokens)
-        return await self.users.update(user, **changes)
 
     async def list(self, params: UserListParams) -> ResultPage[User]:
         return await self.users.search(
@@ -64,7 +47,7 @@ class UserService:
                 "Admins cannot demote or deactivate themselves", code="SELF_LOCKOUT"
             )
         if "email" in changes:
-            await self._ensure_email_free(changes["email"], user)
+            await ensure_email_free(self.users, changes["email"], user)
         if changes.get("is_active") is False:
             # Reactivating later must not bring old tokens back to life.
             await end_all_sessions(user, self.users, self.tokens)
@@ -81,13 +64,15 @@ class UserService:
         existing = await self.users.get_by_email(email)
         if existing is not None:
             return existing, False
-        hashed = await hash_password(password, self.settings)
+        hashed = await hash_password(password, self.settings)  # a CLI command: no pool to share
         user = await self.users.create(
             email=email, hashed_password=hashed, role=Role.ADMIN, is_verified=True
         )
         return user, True
 
-    async def _ensure_email_free(self, email: str, user: User) -> None:
-        other = await self.users.get_by_email(email)
-        if other is not None and other.id != user.id:
-            raise ConflictError("An account with this email already exists", code="EMAIL_TAKEN")
+
+async def ensure_email_free(users: UserRepository, email: str, user: User) -> None:
+    """409 EMAIL_TAKEN if another account already uses `email`."""
+    other = await users.get_by_email(email)
+    if other is not None and other.id != user.id:
+        raise ConflictError("An account with this email already exists", code="EMAIL_TAKEN")

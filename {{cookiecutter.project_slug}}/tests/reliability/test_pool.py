@@ -2,6 +2,7 @@
 wait for a free connection, and reads that see every committed revocation at once."""
 
 import asyncio
+import contextvars
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -12,6 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy import event, select, text
 
 from app.core.config import Settings
+from app.db.connection_queue import NestedSessionError
 from app.db.session import create_database
 from app.main import create_app
 from tests.conftest import PASSWORD, assert_error
@@ -98,7 +100,10 @@ async def test_a_freed_connection_goes_to_the_session_that_waited_longest(
 
     def on_checkin(*_: Any) -> None:
         if release.is_set() and not latecomers:
-            latecomers.append(asyncio.get_running_loop().create_task(use("latecomer")))
+            # A fresh context: a task started here would otherwise inherit the holder's turn.
+            latecomer = use("latecomer")
+            loop = asyncio.get_running_loop()
+            latecomers.append(loop.create_task(latecomer, context=contextvars.Context()))
 
     event.listen(database.engine.sync_engine.pool, "checkin", on_checkin)
     try:
@@ -123,9 +128,39 @@ async def pooled_connection_held(app: FastAPI) -> AsyncIterator[None]:
 
 @asynccontextmanager
 async def session_held(app: FastAPI) -> AsyncIterator[None]:
-    async with app.state.db.reads() as held:
-        await held.execute(select(1))
+    """A session held by another task, as another request would hold it."""
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> None:
+        async with app.state.db.reads() as held:
+            await held.execute(select(1))
+            holding.set()
+            await release.wait()
+
+    holder = asyncio.create_task(hold())
+    await asyncio.wait_for(holding.wait(), timeout=5)
+    try:
         yield
+    finally:
+        release.set()
+        await holder
+
+
+async def test_a_second_session_in_one_task_is_refused_at_once(
+    reliability_settings: Settings,
+) -> None:
+    """Waiting for a turn while holding one would stall every request under load."""
+    database = create_database(reliability_settings)
+    try:
+        async with database.reads() as first:
+            await first.execute(select(1))
+            with pytest.raises(NestedSessionError):
+                async with database.transaction():
+                    pass
+        async with database.transaction() as after:  # the first is over: a turn again
+            await after.execute(select(1))
+    finally:
+        await database.engine.dispose()
 
 
 @pytest.mark.parametrize("hold", [pooled_connection_held, session_held])

@@ -4,8 +4,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.core.exceptions import BadRequestError
 from app.core.security import verify_password
+from app.db.session import Database
 from app.models.users import Role, User
 from app.schemas.users import UserUpdateMe
+from app.services.account import AccountService
 from app.services.users import UserService
 from tests.conftest import PASSWORD
 
@@ -21,14 +23,14 @@ async def test_ensure_superuser_is_idempotent(session: AsyncSession, settings: S
 
 
 async def test_password_change_needs_the_current_password(
-    session: AsyncSession, settings: Settings, user: User
+    database: Database, settings: Settings, user: User
 ) -> None:
-    users = UserService(session, settings)
+    accounts = AccountService(database, settings)
     with pytest.raises(BadRequestError):
-        await users.update_me(
+        await accounts.update_me(
             user, UserUpdateMe(password="new password 1", current_password="not it")
         )
-    changed = await users.update_me(
+    changed = await accounts.update_me(
         user, UserUpdateMe(password="new password 1", current_password=PASSWORD)
     )
     assert await verify_password("new password 1", changed.hashed_password, settings)

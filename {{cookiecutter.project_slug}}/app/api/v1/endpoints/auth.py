@@ -2,11 +2,11 @@ from fastapi import APIRouter, Depends, status
 
 from app.api.deps import (
     AccountEmailRequestDep,
+    AccountServiceDep,
     AuthServiceDep,
     EmailJobsDep,
     EmailVerificationServiceDep,
     LoginFormDep,
-    PasswordResetServiceDep,
     SignedInUser,
 )
 from app.api.responses import error_responses
@@ -89,11 +89,9 @@ async def request_password_reset(data: AccountEmailRequestDep, jobs: EmailJobsDe
     dependencies=[Depends(auth_rate_limit)],
     responses=error_responses(400, 422, 429),
 )
-async def confirm_password_reset(
-    data: PasswordResetConfirm, resets: PasswordResetServiceDep
-) -> None:
+async def confirm_password_reset(data: PasswordResetConfirm, accounts: AccountServiceDep) -> None:
     """Set a new password with a mailed token; every session of the account ends."""
-    await resets.confirm(data.token, data.new_password)
+    await accounts.reset_password(data.token, data.new_password)
 
 
 @router.post(

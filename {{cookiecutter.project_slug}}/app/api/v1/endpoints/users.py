@@ -3,7 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.api.deps import AdminUser, CurrentUser, UserServiceDep
+from app.api.deps import AccountServiceDep, AdminUser, CurrentUser, UserServiceDep
 from app.api.responses import error_responses
 from app.schemas.pagination import Page
 from app.schemas.users import UserListParams, UserRead, UserUpdateAdmin, UserUpdateMe
@@ -18,9 +18,9 @@ async def read_me(user: CurrentUser) -> UserRead:
 
 
 @router.patch("/me", responses=error_responses(400, 401, 409, 422, 429))
-async def update_me(data: UserUpdateMe, user: CurrentUser, users: UserServiceDep) -> UserRead:
+async def update_me(data: UserUpdateMe, user: CurrentUser, accounts: AccountServiceDep) -> UserRead:
     """Change your own email, name or password (a new password needs the current one)."""
-    return UserRead.model_validate(await users.update_me(user, data))
+    return UserRead.model_validate(await accounts.update_me(user, data))
 
 
 @router.get("", responses=error_responses(401, 403, 422, 429))
