@@ -2,12 +2,15 @@
 test transaction, because what they check (outages, races, several processes) spans connections.
 """
 
+import asyncio
+import logging
 import os
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +27,8 @@ from tests.settings import as_environment, make_test_settings
 from tests.urls import LOGIN, REGISTER
 
 SECRET_KEY = "reliability-tests-secret-key-0123456789abcdef"
+# A callback (one step of a coroutine) that runs longer than this blocks every other request.
+SLOW_CALLBACK_SECONDS = 0.1
 SERVER_START_SECONDS = 20.0
 
 
@@ -44,6 +49,27 @@ async def reliability_settings(settings: Settings) -> Settings:
         # (the admission in front of bcrypt has its own test, test_login_storm.py).
         password_hashing_queue=1000,
     )
+
+
+@asynccontextmanager
+async def loop_must_not_block(caplog: pytest.LogCaptureFixture) -> AsyncIterator[None]:
+    """Fails if any callback held the event loop over SLOW_CALLBACK_SECONDS inside the block.
+
+    asyncio's debug mode times every callback and logs the slow ones (logger "asyncio"). Enter
+    it after warming up: first imports and compilations are not the request path.
+    """
+    loop = asyncio.get_running_loop()
+    debug, threshold = loop.get_debug(), loop.slow_callback_duration
+    loop.set_debug(True)
+    loop.slow_callback_duration = SLOW_CALLBACK_SECONDS
+    try:
+        with caplog.at_level(logging.WARNING, logger="asyncio"):
+            yield
+    finally:
+        loop.set_debug(debug)
+        loop.slow_callback_duration = threshold
+    slow = [r.getMessage() for r in caplog.records if r.name == "asyncio" and " took " in r.msg]
+    assert not slow, "the event loop was blocked:\n" + "\n".join(slow)
 
 
 @pytest.fixture

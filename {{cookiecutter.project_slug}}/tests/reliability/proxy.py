@@ -1,4 +1,4 @@
-"""A loopback TCP proxy the tests can cut and restore, to play a database outage."""
+"""A loopback TCP proxy the tests can cut, pause and restore, to play an outage or a stall."""
 
 import asyncio
 import contextlib
@@ -7,12 +7,19 @@ PIPE_CHUNK = 65536
 
 
 class TcpProxy:
-    """Forwards 127.0.0.1:<port> to `upstream`; `cut()` drops every link and refuses new ones."""
+    """Forwards 127.0.0.1:<port> to `upstream`.
+
+    `cut()` drops every link and refuses new ones (a dead server: clients see a reset at once).
+    `pause()` keeps accepting but forwards nothing (a stuck server or a partition: no reset, no
+    answer, like a SIGSTOPped process); `resume()` delivers what was held and flows again.
+    """
 
     def __init__(self, upstream_host: str, upstream_port: int) -> None:
         self.upstream = (upstream_host, upstream_port)
         self.port = 0
         self.open = True
+        self._flowing = asyncio.Event()
+        self._flowing.set()
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -39,6 +46,12 @@ class TcpProxy:
     def restore(self) -> None:
         self.open = True
 
+    def pause(self) -> None:
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        self._flowing.set()
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if not self.open:
             writer.transport.abort()
@@ -57,6 +70,7 @@ class TcpProxy:
     async def _pipe(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError, asyncio.IncompleteReadError):
             while data := await source.read(PIPE_CHUNK):
+                await self._flowing.wait()
                 sink.write(data)
                 await sink.drain()
         sink.transport.abort()

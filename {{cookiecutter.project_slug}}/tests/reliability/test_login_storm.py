@@ -1,0 +1,91 @@
+"""A login spike must not take the API down: reads keep their connections, surplus logins are
+turned away at once with the envelope instead of queueing until clients time out."""
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from app.core.config import Settings
+from app.main import create_app
+from tests.conftest import PASSWORD, assert_error
+from tests.reliability.conftest import _client, loop_must_not_block, register_and_login
+from tests.settings import changed_settings
+from tests.urls import LOGIN, ME
+
+POOL_SIZE = 4
+HASHING_SLOTS = 1
+HASHING_QUEUE = 4
+# More logins at once than pooled connections, hashing slots and queue places together.
+LOGINS = 3 * (POOL_SIZE + HASHING_SLOTS + HASHING_QUEUE)
+READS = 3 * POOL_SIZE
+# bcrypt at 10 rounds takes tens of milliseconds here: slow enough to hold a connection visibly.
+BCRYPT_ROUNDS = 10
+# A read waits for no login; this is what it may cost on a busy 2-core machine in debug mode.
+READ_BOUND_SECONDS = 0.5
+# A login turned away is refused before any hashing: far sooner than one bcrypt run per waiter.
+REFUSAL_BOUND_SECONDS = 0.3
+
+
+@pytest.fixture
+async def storm_app(reliability_settings: Settings) -> AsyncIterator[FastAPI]:
+    settings = changed_settings(
+        reliability_settings,
+        db_pool_size=POOL_SIZE,
+        db_max_overflow=0,
+        bcrypt_rounds=BCRYPT_ROUNDS,
+        password_hashing_concurrency=HASHING_SLOTS,
+        password_hashing_queue=HASHING_QUEUE,
+        password_hashing_wait_seconds=2.0,
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+async def timed(request: asyncio.Future[httpx.Response] | object) -> tuple[httpx.Response, float]:
+    started = time.perf_counter()
+    response = await request  # type: ignore[misc]
+    return response, time.perf_counter() - started
+
+
+async def busy_refusals(client: httpx.AsyncClient) -> float:
+    scrape = (await client.get("/metrics")).text
+    line = next(x for x in scrape.splitlines() if x.startswith("password_hashing_rejections_total"))
+    return float(line.split()[-1])
+
+
+async def test_reads_keep_answering_while_more_users_log_in_than_the_service_can_hash(
+    storm_app: FastAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with _client(storm_app) as client:
+        email = f"storm-{uuid.uuid4().hex[:8]}@example.com"
+        tokens = await register_and_login(client, email)
+        auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+        refused_before = await busy_refusals(client)
+        form = {"username": email, "password": PASSWORD}
+        async with loop_must_not_block(caplog):
+            logins = [
+                asyncio.ensure_future(timed(client.post(LOGIN, data=form))) for _ in range(LOGINS)
+            ]
+            await asyncio.sleep(0.05)  # the logins are in: reading, hashing or queued
+            reads = await asyncio.gather(
+                *(timed(client.get(ME, headers=auth)) for _ in range(READS))
+            )
+            logged_in = await asyncio.gather(*logins)
+        refused_after = await busy_refusals(client)
+
+    assert [response.status_code for response, _ in reads] == [200] * READS
+    assert max(seconds for _, seconds in reads) < READ_BOUND_SECONDS
+    statuses = [response.status_code for response, _ in logged_in]
+    assert set(statuses) == {200, 503}, statuses
+    busy = [(response, seconds) for response, seconds in logged_in if response.status_code == 503]
+    for response, seconds in busy:
+        assert_error(response.json(), "SERVER_BUSY")
+        assert int(response.headers["retry-after"]) >= 1
+        assert seconds < REFUSAL_BOUND_SECONDS
+    assert refused_after - refused_before == len(busy)

@@ -1,0 +1,126 @@
+"""A stalled Redis (accepting, never answering: a partition or a stopped process) costs each
+rate-limited request at most one bounded wait, never the event loop; counting resumes by itself."""
+
+import asyncio
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from app.core.config import Settings
+from app.main import create_app
+from tests.reliability.conftest import _client, loop_must_not_block, register_and_login
+from tests.reliability.proxy import TcpProxy
+from tests.settings import changed_settings
+from tests.urls import ME
+
+REDIS_TIMEOUT_SECONDS = 0.3
+BREAKER_SECONDS = 1.0
+# The limiter gives the store twice REDIS_TIMEOUT_SECONDS per request; the rest is the request.
+LIMITED_BOUND_SECONDS = 2 * REDIS_TIMEOUT_SECONDS + 0.4
+LIVE_BOUND_SECONDS = 0.1
+LIMITED_REQUESTS = 20
+PROBE_EVERY_SECONDS = 0.02
+THREAD_WAIT_SECONDS = 5.0
+
+
+class RedisBehindProxy:
+    """The test Redis behind a pausable proxy running on an event loop of its own, in a thread,
+    like a separate server: whatever the app does to its own loop cannot stop the proxy."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.proxy = TcpProxy(host, port)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def __enter__(self) -> "RedisBehindProxy":
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self.proxy.start(), self.loop).result(THREAD_WAIT_SECONDS)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.proxy.stop(), self.loop).result(THREAD_WAIT_SECONDS)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(THREAD_WAIT_SECONDS)
+        self.loop.close()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.proxy.port}/0"
+
+    def pause(self) -> None:
+        self.loop.call_soon_threadsafe(self.proxy.pause)
+
+    def resume(self) -> None:
+        self.loop.call_soon_threadsafe(self.proxy.resume)
+
+
+@pytest.fixture
+def redis_proxy(settings: Settings) -> Iterator[RedisBehindProxy]:
+    redis = make_url(settings.redis_url.replace("redis://", "redis+x://", 1))
+    with RedisBehindProxy(redis.host or "127.0.0.1", redis.port or 6379) as proxy:
+        yield proxy
+
+
+async def timed(call: Any) -> tuple[httpx.Response, float]:
+    started = time.perf_counter()
+    response: httpx.Response = await call
+    return response, time.perf_counter() - started
+
+
+async def probe_liveness(client: httpx.AsyncClient, stop: asyncio.Event) -> list[float]:
+    """/health/live, again and again until `stop`: the latency of each answer."""
+    latencies = []
+    while not stop.is_set():
+        response, seconds = await timed(client.get("/health/live"))
+        assert response.status_code == 200
+        latencies.append(seconds)
+        await asyncio.sleep(PROBE_EVERY_SECONDS)
+    return latencies
+
+
+async def test_a_stalled_redis_never_blocks_liveness_and_counting_resumes_after_it(
+    reliability_settings: Settings, redis_proxy: RedisBehindProxy, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = changed_settings(
+        reliability_settings,
+        rate_limit_enabled=True,
+        redis_url=redis_proxy.url,
+        redis_timeout_seconds=REDIS_TIMEOUT_SECONDS,
+        rate_limit_breaker_seconds=BREAKER_SECONDS,
+        rate_limit_key_prefix=f"test-stall-{uuid.uuid4().hex}",
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app), _client(app) as client:
+        tokens = await register_and_login(client, f"stall-{uuid.uuid4().hex[:8]}@example.com")
+        user_headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+        warm = await client.get(ME, headers=user_headers)
+        assert "x-ratelimit-remaining" in warm.headers  # counted in Redis through the proxy
+        redis_proxy.pause()
+        stop = asyncio.Event()
+        async with loop_must_not_block(caplog):
+            prober = asyncio.create_task(probe_liveness(client, stop))
+            limited = await asyncio.gather(
+                *(timed(client.get(ME, headers=user_headers)) for _ in range(LIMITED_REQUESTS))
+            )
+            while_open, open_seconds = await timed(client.get(ME, headers=user_headers))
+            stop.set()
+            live = await prober
+        redis_proxy.resume()
+        await asyncio.sleep(BREAKER_SECONDS)
+        recovered = await client.get(ME, headers=user_headers)
+
+    assert [response.status_code for response, _ in limited] == [200] * LIMITED_REQUESTS
+    assert max(seconds for _, seconds in limited) < LIMITED_BOUND_SECONDS
+    # The breaker is open: no wait at all, the request goes through uncounted.
+    assert while_open.status_code == 200
+    assert "x-ratelimit-remaining" not in while_open.headers
+    assert open_seconds < LIVE_BOUND_SECONDS * 2
+    assert live
+    assert max(live) < LIVE_BOUND_SECONDS
+    assert "x-ratelimit-remaining" in recovered.headers
