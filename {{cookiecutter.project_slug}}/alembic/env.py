@@ -8,14 +8,21 @@ from alembic.autogenerate.api import AutogenContext
 from alembic.operations.ops import MigrationScript
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+{%- if cookiecutter.database == "sqlite" %}
 from sqlalchemy import pool
+{%- endif %}
 from sqlalchemy.engine import Connection
+{%- if cookiecutter.database == "sqlite" %}
 from sqlalchemy.ext.asyncio import create_async_engine
+{%- endif %}
 
 from alembic import context
 from app import models  # noqa: F401  (registers every table on Base.metadata)
-from app.core.config import settings_or_exit
+from app.core.config import Settings, settings_or_exit
 from app.db.base import Base, UTCDateTime
+{%- if cookiecutter.database == "postgresql" %}
+from app.db.session import create_engine
+{%- endif %}
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -24,10 +31,10 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 target_metadata = Base.metadata
 
 
-def database_url() -> str:
-    # Tests pass their own URL through `config.attributes`; everything else uses the settings.
-    url = config.attributes.get("database_url")
-    return str(url) if url else settings_or_exit().database_url
+def settings() -> Settings:
+    # Tests pass their own settings through `config.attributes`; everything else reads them.
+    given: Settings | None = config.attributes.get("settings")
+    return given or settings_or_exit()
 
 
 def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
@@ -65,7 +72,10 @@ OPTIONS: dict[str, Any] = {
 
 def run_migrations_offline() -> None:
     context.configure(
-        url=database_url(), literal_binds=True, dialect_opts={"paramstyle": "named"}, **OPTIONS
+        url=settings().database_url,
+        literal_binds=True,
+        dialect_opts={"paramstyle": "named"},
+        **OPTIONS,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -78,7 +88,15 @@ def do_run_migrations(connection: Connection) -> None:
 
 
 async def run_async_migrations() -> None:
-    engine = create_async_engine(database_url(), poolclass=pool.NullPool)
+{%- if cookiecutter.database == "sqlite" %}
+    # Not the app's engine: its PRAGMA foreign_keys=ON would cascade deletes through the table
+    # copies of batch mode.
+    engine = create_async_engine(settings().database_url, poolclass=pool.NullPool)
+{%- else %}
+    # The app's own engine settings (TLS mode, timeouts): migrations connect as the service does.
+    current = settings()
+    engine = create_engine(current.database_url, current)
+{%- endif %}
     async with engine.connect() as connection:
         await connection.run_sync(do_run_migrations)
     await engine.dispose()

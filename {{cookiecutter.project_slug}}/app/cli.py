@@ -12,12 +12,15 @@ from sqlalchemy.engine import make_url
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 {%- endif %}
 
 from app.core.clock import utcnow
 from app.core.config import Settings, settings_or_exit
+{%- if cookiecutter.database == "sqlite" %}
 from app.db.session import create_database
+{%- else %}
+from app.db.session import create_database, create_engine
+{%- endif %}
 from app.repositories.refresh_tokens import RefreshTokenRepository
 from app.repositories.user_tokens import UserTokenRepository
 from app.services.users import UserService
@@ -26,12 +29,13 @@ logger = logging.getLogger("app.cli")
 
 
 {% if cookiecutter.database == "sqlite" -%}
-async def create_db(url: str) -> bool:
-    """Creates the folder of the SQLite file named in `url`; True if the file did not exist yet.
+async def create_db(settings: Settings) -> bool:
+    """Creates the folder of the SQLite file in DATABASE_URL; True if the file did not exist yet.
 
     SQLite creates the file itself on first connect, but not the folders above it.
     """
-    return await asyncio.to_thread(_create_parent_folder, Path(str(make_url(url).database)))
+    path = Path(str(make_url(settings.database_url).database))
+    return await asyncio.to_thread(_create_parent_folder, path)
 
 
 def _create_parent_folder(path: Path) -> bool:
@@ -39,13 +43,16 @@ def _create_parent_folder(path: Path) -> bool:
     path.parent.mkdir(parents=True, exist_ok=True)
     return not existed
 {%- else -%}
-async def create_db(url: str) -> bool:
-    """Creates the PostgreSQL database named in `url` if it does not exist; True if created."""
-    target = make_url(url)
-    # CREATE DATABASE cannot run inside a transaction, hence AUTOCOMMIT on the maintenance db.
-    server = create_async_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+async def create_db(settings: Settings) -> bool:
+    """Creates the PostgreSQL database in DATABASE_URL if it does not exist; True if created."""
+    target = make_url(settings.database_url)
+    maintenance = target.set(database="postgres").render_as_string(hide_password=False)
+    # The app's own engine settings (TLS mode, timeouts): a command connects as the service does.
+    server = create_engine(maintenance, settings)
     try:
+        # CREATE DATABASE cannot run inside a transaction, hence AUTOCOMMIT.
         async with server.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
             exists = await conn.scalar(
                 text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
             )
@@ -96,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = settings_or_exit()
     if args.command == "create-db":
-        created = asyncio.run(create_db(settings.database_url))
+        created = asyncio.run(create_db(settings))
         print(f"Database {'created' if created else 'already exists'}")
         return 0
     if args.command == "superuser":

@@ -54,7 +54,7 @@ UNREACHABLE_DATABASE_URL = "postgresql+asyncpg://nobody@127.0.0.1:9/none"
 
 def alembic_config(database_url: str) -> Config:
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.attributes["database_url"] = database_url
+    config.attributes["settings"] = make_test_settings(database_url=database_url)
     config.attributes["configure_logger"] = False
     return config
 
@@ -65,12 +65,12 @@ async def reset_database(database_url: str) -> None:
     path = Path(str(make_url(database_url).database))
     for suffix in ("", "-wal", "-shm"):
         path.with_name(path.name + suffix).unlink(missing_ok=True)
-    await create_db(database_url)
+    await create_db(make_test_settings(database_url=database_url))
     await asyncio.to_thread(command.upgrade, alembic_config(database_url), "head")
 {%- else -%}
 async def reset_database(database_url: str) -> None:
     """Creates the database if needed, empties it, and migrates it to head with Alembic."""
-    await create_db(database_url)
+    await create_db(make_test_settings(database_url=database_url))
     engine = create_engine(database_url, make_test_settings())
     async with engine.begin() as conn:
         await conn.execute(text("DROP SCHEMA public CASCADE"))
@@ -85,7 +85,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """Stops at once, in one line, when the test database server cannot be reached."""
     url = database_url_for_tests()
     try:
-        asyncio.run(asyncio.wait_for(create_db(url), timeout=10))
+        asyncio.run(asyncio.wait_for(create_db(make_test_settings(database_url=url)), timeout=10))
     except (OSError, DBAPIError) as exc:
         shown = make_url(url).render_as_string(hide_password=True)
         reason = type(exc.orig if isinstance(exc, DBAPIError) else exc).__name__
