@@ -33,9 +33,10 @@ async def live() -> Response:
 async def ready(request: Request) -> JSONResponse:
     """Answer 200 while the database responds (naming degraded checks), 503 when it does not."""
 {%- if cookiecutter.rate_limit_storage == "redis" %}
-    report = await check_readiness(request.app.state.db, request.app.state.rate_limiter.storage)
+    state = request.app.state
+    report = await check_readiness(state.db, state.rate_limiter.storage, state.settings)
 {%- else %}
-    report = await check_readiness(request.app.state.db)
+    report = await check_readiness(request.app.state.db, request.app.state.settings)
 {%- endif %}
     status_code = 503 if report.status == "unavailable" else 200
     return JSONResponse(Readiness.model_validate(report).model_dump(), status_code=status_code)

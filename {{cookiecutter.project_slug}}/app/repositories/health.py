@@ -6,6 +6,6 @@ from app.db.session import Database
 
 
 async def ping_database(database: Database) -> None:
-    # A connection of its own, outside any request transaction: readiness must not need one.
+    # Straight from the pool, outside any request transaction and the connection queue.
     async with database.engine.connect() as conn:
         await conn.execute(text("SELECT 1"))

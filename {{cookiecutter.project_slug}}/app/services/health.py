@@ -9,13 +9,15 @@ from dataclasses import dataclass
 from limits.aio.storage import Storage
 {%- endif %}
 
+from app.core.config import Settings
 from app.db.session import Database
 from app.repositories.health import ping_database
 from app.schemas.health import CheckResult, ReadinessStatus
 
 logger = logging.getLogger(__name__)
 
-CHECK_TIMEOUT_SECONDS = 2.0
+# Beyond its own time bounds, how long a check may take before it counts as failed.
+CHECK_SLACK_SECONDS = 1.0
 # Without these the service cannot answer at all; any other failing check only degrades it.
 REQUIRED_CHECKS = frozenset({"database"})
 
@@ -27,14 +29,23 @@ class ReadinessReport:
 
 
 {% if cookiecutter.rate_limit_storage == "redis" -%}
-async def check_readiness(database: Database, counters: Storage) -> ReadinessReport:
+async def check_readiness(
+    database: Database, counters: Storage, settings: Settings
+) -> ReadinessReport:
 {%- else -%}
-async def check_readiness(database: Database) -> ReadinessReport:
+async def check_readiness(database: Database, settings: Settings) -> ReadinessReport:
 {%- endif %}
+    # The database check waits for a pooled connection as long as a request would: a busy pool
+    # that still serves requests is ready. Only when requests would get 503s is the check failed.
+    database_bound = settings.db_pool_timeout_seconds + CHECK_SLACK_SECONDS
     checks = {
-        "database": await _check("database", ping_database(database)),
+        "database": await _check("database", ping_database(database), database_bound),
 {%- if cookiecutter.rate_limit_storage == "redis" %}
-        "redis": await _check("redis", _ping_rate_limit_storage(counters)),
+        "redis": await _check(
+            "redis",
+            _ping_rate_limit_storage(counters),
+            settings.redis_timeout_seconds + CHECK_SLACK_SECONDS,
+        ),
 {%- endif %}
     }
     failed = {name for name, result in checks.items() if result != "ok"}
@@ -44,9 +55,9 @@ async def check_readiness(database: Database) -> ReadinessReport:
     return ReadinessReport(status, checks)
 
 
-async def _check(name: str, probe: Awaitable[None]) -> CheckResult:
+async def _check(name: str, probe: Awaitable[None], timeout_s: float) -> CheckResult:
     try:
-        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+        async with asyncio.timeout(timeout_s):
             await probe
     except Exception as exc:  # any failure means "not ready"; the reason goes to the log
         logger.warning("Readiness: %s check failed: %r", name, exc)
