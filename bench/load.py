@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 MAX_REQUESTS_PER_RUN = 2_000_000
 WRK_GRACE_SECONDS = 10
+# A probe request unanswered this long counts as a timeout (a stalled server is not waited for).
+PROBE_TIMEOUT_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +36,9 @@ class Result:
     p50_ms: float
     p99_ms: float
     requests: int
-    errors: int
+    errors: int  # non-2xx answers and socket errors, timeouts included
     tool: str
+    timeouts: int = 0
 
 
 def wrk_available() -> bool:
@@ -95,8 +98,10 @@ def _parse_wrk(out: str) -> Result:
     if rps is None or total is None or 50 not in percentiles or 99 not in percentiles:
         raise RuntimeError(f"could not parse wrk output:\n{out}")
     errors = int(non_2xx.group(1)) if non_2xx else 0
-    if socket_errors:
+    timeouts = 0
+    if socket_errors:  # connect, read, write, timeout
         errors += sum(int(n) for n in socket_errors.groups())
+        timeouts = int(socket_errors.group(4))
     return Result(
         rps=float(rps.group(1)),
         p50_ms=percentiles[50],
@@ -104,6 +109,7 @@ def _parse_wrk(out: str) -> Result:
         requests=int(total.group(1)),
         errors=errors,
         tool="wrk",
+        timeouts=timeouts,
     )
 
 
@@ -135,6 +141,7 @@ class _Recorder:
         self.budget = budget
         self.latencies: list[float] = []
         self.errors = 0
+        self.timeouts = 0
 
     def more(self) -> bool:
         return time.perf_counter() < self.deadline and len(self.latencies) < self.budget
@@ -162,8 +169,9 @@ def _summary(recorder: _Recorder, elapsed: float, tool: str) -> Result:
         p50_ms=cuts[49],
         p99_ms=cuts[98],
         requests=len(recorder.latencies),
-        errors=recorder.errors,
+        errors=recorder.errors + recorder.timeouts,
         tool=tool,
+        timeouts=recorder.timeouts,
     )
 
 
@@ -183,8 +191,17 @@ async def _paced_loop(target: Target, recorder: _Recorder, interval: float) -> N
         while recorder.more():
             # Latency is measured from the scheduled send time, so a stalled server is not hidden.
             await asyncio.sleep(max(0.0, next_send - time.perf_counter()))
-            writer.write(request)
-            status = await _read_response(reader)
+            try:
+                async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
+                    writer.write(request)
+                    status = await _read_response(reader)
+            except TimeoutError:
+                # The connection may still carry the late answer: count it and start afresh.
+                recorder.timeouts += 1
+                writer.close()
+                reader, writer = await asyncio.open_connection(host, port)
+                next_send = time.perf_counter()
+                continue
             recorder.latencies.append((time.perf_counter() - next_send) * 1000)
             recorder.errors += status >= 400
             next_send += interval

@@ -2,9 +2,10 @@
 
 import statistics
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from bench.load import Result, Target, run_load, run_probe
 
@@ -18,6 +19,8 @@ class Plan:
     connections: int
     login_connections: int
     probe_rate: float
+    # The login spike of the production-events rows: this many clients logging in at once.
+    storm_connections: int = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,7 @@ def _median(results: list[Result]) -> dict[str, Any]:
         "p50_ms": statistics.median(r.p50_ms for r in results),
         "p99_ms": statistics.median(r.p99_ms for r in results),
         "errors": sum(r.errors for r in results),
+        "timeouts": sum(r.timeouts for r in results),
         "requests": sum(r.requests for r in results),
         "tool": results[0].tool,
         "rounds": [asdict(r) for r in results],
@@ -63,24 +67,31 @@ def compare(item: Comparison, plan: Plan) -> dict[str, Any]:
     return row
 
 
+@contextmanager
+def running_alongside(load: Callable[[], Result], into: list[Result]) -> Iterator[None]:
+    """Runs `load` in a thread for the block (after a second to reach steady state)."""
+    worker = threading.Thread(target=lambda: into.append(load()))
+    worker.start()
+    threading.Event().wait(1.0)
+    try:
+        yield
+    finally:
+        worker.join(timeout=120)
+
+
 def probe_under_login(health: Target, login: Target, plan: Plan) -> dict[str, Any]:
     """Health p99 from a light paced probe, alone and while login (bcrypt) load runs."""
     alone: list[Result] = []
     loaded: list[Result] = []
     login_results: list[Result] = []
 
-    def login_load() -> None:
-        login_results.append(
-            run_load(login, connections=plan.login_connections, seconds=plan.seconds + 2)
-        )
+    def login_load() -> Result:
+        return run_load(login, connections=plan.login_connections, seconds=plan.seconds + 2)
 
     for _ in range(plan.rounds):
         alone.append(run_probe(health, rate=plan.probe_rate, seconds=plan.seconds))
-        worker = threading.Thread(target=login_load)
-        worker.start()
-        threading.Event().wait(1.0)  # let the login load reach steady state first
-        loaded.append(run_probe(health, rate=plan.probe_rate, seconds=plan.seconds))
-        worker.join(timeout=plan.seconds + 30)
+        with running_alongside(login_load, login_results):
+            loaded.append(run_probe(health, rate=plan.probe_rate, seconds=plan.seconds))
     alone_row, loaded_row = _median(alone), _median(loaded)
     return {
         "route": "/health/live p99 under login load",
@@ -89,4 +100,64 @@ def probe_under_login(health: Target, login: Target, plan: Plan) -> dict[str, An
         "baseline": alone_row,
         "ratio": loaded_row["p99_ms"] / alone_row["p99_ms"],
         "login_under_probe": _median(login_results),
+    }
+
+
+def throughput_under_login_storm(reads: Target, login: Target, plan: Plan) -> dict[str, Any]:
+    """A database read's throughput while `storm_connections` clients log in, against alone."""
+    alone: list[Result] = []
+    loaded: list[Result] = []
+    logins: list[Result] = []
+
+    def storm() -> Result:
+        return run_load(login, connections=plan.storm_connections, seconds=plan.seconds + 2)
+
+    for _ in range(plan.rounds):
+        alone.append(run_load(reads, connections=plan.connections, seconds=plan.seconds))
+        with running_alongside(storm, logins):
+            loaded.append(run_load(reads, connections=plan.connections, seconds=plan.seconds))
+    loaded_row, alone_row = _median(loaded), _median(alone)
+    return {
+        "route": f"GET /api/v1/users/me while {plan.storm_connections} clients log in",
+        "template": loaded_row,
+        "baseline_name": "users/me alone",
+        "baseline": alone_row,
+        "ratio": loaded_row["rps"] / alone_row["rps"],
+        # Refused logins (503 SERVER_BUSY) are expected; logins that time out are not.
+        "logins": _median(logins),
+    }
+
+
+class Pausable(Protocol):
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+
+
+def probe_with_redis_paused(
+    health: Target, reads: Target, redis: Pausable, plan: Plan
+) -> dict[str, Any]:
+    """Health latency while rate-limited reads run against a paused (SIGSTOPped) Redis."""
+    alone: list[Result] = []
+    paused: list[Result] = []
+    reads_paused: list[Result] = []
+
+    def read_load() -> Result:
+        return run_load(reads, connections=plan.connections, seconds=plan.seconds + 2)
+
+    for _ in range(plan.rounds):
+        alone.append(run_probe(health, rate=plan.probe_rate, seconds=plan.seconds))
+        redis.pause()
+        try:
+            with running_alongside(read_load, reads_paused):
+                paused.append(run_probe(health, rate=plan.probe_rate, seconds=plan.seconds))
+        finally:
+            redis.resume()
+    paused_row = _median(paused)
+    return {
+        "route": "/health/live with Redis paused",
+        "template": paused_row,
+        "baseline_name": "same probe, Redis answering",
+        "baseline": _median(alone),
+        "ratio": paused_row["p99_ms"],
+        "reads_while_paused": _median(reads_paused),
     }

@@ -2,6 +2,7 @@
 
 import asyncio
 import hashlib
+import json
 import os
 import shlex
 import subprocess
@@ -40,6 +41,12 @@ def bake(template: Path, out: Path, extra_context: str) -> Baked:
     seconds = time.perf_counter() - started
     (path,) = out.iterdir()
     return Baked(path=path, slug=path.name, seconds=seconds)
+
+
+def uses_redis(baked: Baked) -> bool:
+    """Whether the bake keeps its rate-limit counters in Redis (its recorded answers say)."""
+    answers = json.loads((baked.path / ".template-answers.json").read_text())
+    return bool(answers.get("rate_limit_storage") == "redis")
 
 
 def install_dependencies(project: Path, stamp_dir: Path) -> None:

@@ -16,6 +16,20 @@ def _fmt(value: float | None, spec: str = ".0f") -> str:
     return "-" if value is None else format(value, spec)
 
 
+# Loads that ran beside a measured route, reported under the table.
+SIDE_LOADS = {"logins": "logins meanwhile", "reads_while_paused": "users/me meanwhile"}
+
+
+def _side_loads(row: Row) -> list[str]:
+    return [
+        f"- {row['route']}: {label}: {_fmt(row[key]['rps'])} req/s, p99"
+        f" {_fmt(row[key]['p99_ms'], '.0f')} ms, {row[key]['errors']} non-2xx or socket errors"
+        f" ({row[key]['timeouts']} timeouts) in {row[key]['requests']} requests"
+        for key, label in SIDE_LOADS.items()
+        if key in row
+    ]
+
+
 def markdown(rows: list[Row], targets: list[Row], extras: dict[str, Any]) -> str:
     lines = [
         "| route | template req/s | p50 ms | p99 ms | baseline | baseline req/s | p50 ms | p99 ms | ratio | errors |",
@@ -30,6 +44,7 @@ def markdown(rows: list[Row], targets: list[Row], extras: dict[str, Any]) -> str
             f" | {_fmt(base.get('p99_ms'), '.2f')} | {_fmt(row.get('ratio'), '.2f')}"
             f" | {row['template']['errors'] + base.get('errors', 0)} |"
         )
+    lines += [line for row in rows for line in _side_loads(row)]
     lines += ["", "| target | measured | goal | met |", "|---|---:|---|---|"]
     for target in targets:
         met = "yes" if target["met"] else "NO"

@@ -4,6 +4,7 @@ The template's one "serve on a free port" helper: `make bench` and the browser t
 """
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -87,3 +88,42 @@ def _wait_ready(server: Server, path: str, log: Path) -> None:
             time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"{server.name} did not answer {path} in {START_TIMEOUT_SECONDS}s")
+
+
+@dataclass
+class RedisServer:
+    """A throwaway redis-server the bench can pause (SIGSTOP: no reset, no answer) and resume."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"redis://{HOST}:{self.port}/0"
+
+    def pause(self) -> None:
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        self.resume()
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def start_redis(log: Path) -> RedisServer:
+    port = free_port()
+    command = ["redis-server", "--bind", HOST, "--port", str(port)]
+    command += ["--save", "", "--appendonly", "no"]  # nothing on disk
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex((HOST, port)) == 0:
+                return RedisServer(port=port, process=process)
+        time.sleep(0.05)
+    process.kill()
+    raise RuntimeError(f"redis-server did not listen on {port} in {START_TIMEOUT_SECONDS}s")
