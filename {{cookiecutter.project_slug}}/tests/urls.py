@@ -14,6 +14,8 @@ def url_for(name: str, **path_params: object) -> str:
 
 
 API_PREFIX = api_router.prefix
+LIVE = url_for("live")
+READY = url_for("ready")
 REGISTER = url_for("register")
 LOGIN = url_for("login")
 REFRESH = url_for("refresh")

@@ -5,6 +5,7 @@ what the request wrote. If Redis is unreachable at that moment the job is lost (
 queued, a job survives API and worker restarts and is retried until it succeeds or runs out.
 """
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Coroutine
@@ -40,7 +41,10 @@ class EmailJobs:
         job_id = uuid.uuid4().hex
         try:
             kicker = task.kicker().with_labels(queue_name=self.settings.jobs_queue_name)
-            await kicker.kiq(email, job_id)
+            # The broker's client has no read timeout (the worker's reads block on purpose): a
+            # stalled Redis gets one bounded wait here (connect, then one command), not forever.
+            async with asyncio.timeout(2 * self.settings.redis_timeout_seconds):
+                await kicker.kiq(email, job_id)
         except Exception:  # the response is gone: log and drop
             logger.exception(
                 "Could not queue %s (%s); the email was not sent", task.task_name, job_id

@@ -20,6 +20,7 @@ from app.core.security import (
     decode_token,
     hash_password,
     hash_token,
+    hashing_admission,
     verify_password,
 )
 from app.db.session import Database
@@ -63,6 +64,8 @@ class AuthService:
 
     async def login(self, email: str, password: str) -> TokenPair:
         """Same answer, same cost, whether the email is unknown or the password is wrong."""
+        # A login that cannot be checked in time is turned away before it costs a query.
+        hashing_admission(self.settings).refuse_if_full()
         async with self.database.reads() as session:
             user = await UserRepository(session).get_by_email(email.strip().lower())
         valid = await verify_password(

@@ -4,6 +4,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
@@ -62,6 +63,27 @@ async def test_unexpected_exception_is_a_generic_500_with_request_id(
     assert "Traceback" not in response.text
     assert body["error"]["request_id"] == response.headers["x-request-id"]
     assert response.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [TimeoutError("SMTP read timed out"), ConnectionResetError("Redis reset the connection")],
+)
+async def test_a_socket_error_outside_the_database_is_not_reported_as_a_database_outage(
+    app_factory: Callable[..., FastAPI], failure: OSError
+) -> None:
+    """TimeoutError is an OSError: only the engine's own connect failures are the database's."""
+    app = app_factory()
+
+    async def call_out() -> None:
+        raise failure
+
+    app.add_api_route(f"{API_PREFIX}/call-out", call_out)
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
+        response = await client.get(f"{API_PREFIX}/call-out")
+    assert response.status_code == 500
+    assert_error(response.json(), "INTERNAL_ERROR")
+    assert "database" not in response.text.lower()
 
 
 async def test_every_response_carries_a_request_id(client: AsyncClient) -> None:

@@ -1,6 +1,8 @@
 import asyncio
 import base64
 import json
+import os
+import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -9,12 +11,15 @@ import pytest
 from jose import jwt
 
 from app.core.config import Settings
+from app.core.exceptions import ServerBusyError
 from app.core.security import (
+    HASHING_NICENESS,
     InvalidTokenError,
     create_token,
     decode_token,
     hash_password,
     hash_token,
+    hashing_admission,
     verify_password,
 )
 from tests.settings import changed_settings
@@ -148,9 +153,8 @@ def test_alg_none_is_refused(settings: Settings) -> None:
 
 
 def test_refresh_tokens_are_stored_as_sha256() -> None:
-    assert hash_token("abc") == hash_token("abc")
-    assert len(hash_token("abc")) == 64
-    assert hash_token("abc") != hash_token("abd")
+    # FIPS 180-2's test vector: SHA-256("abc"), as lowercase hex.
+    assert hash_token("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 
 
 class _CountingContext:
@@ -180,3 +184,44 @@ async def test_password_hashing_runs_at_most_the_configured_number_at_once(
     limited = settings.model_copy(update={"password_hashing_concurrency": concurrency})
     await asyncio.gather(*(hash_password(f"password {n}", limited) for n in range(6)))
     assert context.most == concurrency
+
+
+def admission_settings(settings: Settings, **changes: object) -> Settings:
+    return settings.model_copy(update={"password_hashing_concurrency": 1, **changes})
+
+
+async def test_hashing_past_the_queue_is_refused_at_once_with_retry_after(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    context = _CountingContext()
+    monkeypatch.setattr("app.core.security._password_context", lambda rounds: context)
+    limited = admission_settings(settings, password_hashing_queue=2)
+    outcomes = await asyncio.gather(
+        *(hash_password(f"password {n}", limited) for n in range(6)), return_exceptions=True
+    )
+    refused = [outcome for outcome in outcomes if isinstance(outcome, ServerBusyError)]
+    assert outcomes.count("hashed") == 3  # one running, two waiting
+    assert len(refused) == 3
+    assert all(int(error.headers["Retry-After"]) >= 1 for error in refused)
+
+
+async def test_a_hash_that_waits_too_long_for_a_slot_is_refused(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    context = _CountingContext()
+    monkeypatch.setattr("app.core.security._password_context", lambda rounds: context)
+    limited = admission_settings(settings, password_hashing_wait_seconds=0.005)
+    first, second = await asyncio.gather(
+        hash_password("first", limited), hash_password("second", limited), return_exceptions=True
+    )
+    assert first == "hashed"
+    assert isinstance(second, ServerBusyError)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="thread priorities are per thread on Linux")
+async def test_hashing_threads_run_at_a_lower_cpu_priority(settings: Settings) -> None:
+    def own_priority() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    priority = await hashing_admission(settings).run(own_priority)
+    assert priority >= HASHING_NICENESS

@@ -19,9 +19,9 @@ from app.main import create_app
 from tests.conftest import PASSWORD, assert_error
 from tests.reliability.conftest import _client, register_and_login
 from tests.settings import changed_settings
+from tests.urls import LOGIN, LOGOUT_ALL, ME
 
 ROUNDS = 20
-ME = "/api/v1/users/me"
 
 
 @pytest.fixture
@@ -191,12 +191,10 @@ async def test_revocations_reach_the_very_next_read_through_the_pool(live_app: F
         first = await register_and_login(client, email)
         auth = {"Authorization": f"Bearer {first['access_token']}"}
         assert (await client.get(ME, headers=auth)).status_code == 200
-        assert (await client.post("/api/v1/auth/logout-all", headers=auth)).status_code == 204
+        assert (await client.post(LOGOUT_ALL, headers=auth)).status_code == 204
         assert (await client.get(ME, headers=auth)).status_code == 401
 
-        login = await client.post(
-            "/api/v1/auth/login", data={"username": email, "password": PASSWORD}
-        )
+        login = await client.post(LOGIN, data={"username": email, "password": PASSWORD})
         auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
         change = {"password": "a brand new passphrase", "current_password": PASSWORD}
         assert (await client.patch(ME, json=change, headers=auth)).status_code == 200

@@ -17,7 +17,7 @@ from app.main import create_app
 from tests.reliability.conftest import _client, loop_must_not_block, register_and_login
 from tests.reliability.proxy import TcpProxy
 from tests.settings import changed_settings
-from tests.urls import ME
+from tests.urls import LIVE, ME
 
 REDIS_TIMEOUT_SECONDS = 0.3
 BREAKER_SECONDS = 1.0
@@ -77,7 +77,7 @@ async def probe_liveness(client: httpx.AsyncClient, stop: asyncio.Event) -> list
     """/health/live, again and again until `stop`: the latency of each answer."""
     latencies = []
     while not stop.is_set():
-        response, seconds = await timed(client.get("/health/live"))
+        response, seconds = await timed(client.get(LIVE))
         assert response.status_code == 200
         latencies.append(seconds)
         await asyncio.sleep(PROBE_EVERY_SECONDS)

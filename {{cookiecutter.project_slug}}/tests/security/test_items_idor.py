@@ -91,6 +91,11 @@ async def test_item_sort_accepts_only_allow_listed_fields(
 async def test_sql_injection_in_the_item_search_matches_nothing(
     client: AsyncClient, user_headers: dict[str, str], victim_item: dict[str, str]
 ) -> None:
+    """The user owns a row the injection would reveal if `q` reached the SQL as text."""
+    own = await client.post(ITEMS, json={"title": "Groceries"}, headers=user_headers)
+    assert own.status_code == 201
+    found = await client.get(ITEMS, params={"q": "Groc"}, headers=user_headers)
+    assert found.json()["total"] == 1  # the search itself works
     response = await client.get(ITEMS, params={"q": "' OR '1'='1"}, headers=user_headers)
     assert response.status_code == 200
     assert response.json()["total"] == 0
