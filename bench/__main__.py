@@ -121,11 +121,13 @@ def _measure(
         rows.append(compare(item, plan))
     print("measuring /health/live under login load ...", flush=True)
     rows.append(probe_under_login(health, login, plan))
-    print("measuring users/me during a login spike ...", flush=True)
-    rows.append(throughput_under_login_storm(comparisons[1].template, login, plan))
+    me = comparisons[1].template
+    for polite in (True, False):
+        print(f"measuring users/me during a login spike (polite={polite}) ...", flush=True)
+        rows.append(throughput_under_login_storm(me, login, plan, polite=polite))
     if redis is not None:
         print("measuring /health/live with Redis paused ...", flush=True)
-        rows.append(probe_with_redis_paused(health, comparisons[1].template, redis, plan))
+        rows.append(probe_with_redis_paused(health, me, redis, plan))
     return rows
 
 

@@ -18,6 +18,8 @@ MAX_REQUESTS_PER_RUN = 2_000_000
 WRK_GRACE_SECONDS = 10
 # A probe request unanswered this long counts as a timeout (a stalled server is not waited for).
 PROBE_TIMEOUT_SECONDS = 2.0
+# What a client application waits for an answer before it gives up.
+CLIENT_TIMEOUT_SECONDS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,13 +127,19 @@ def _request_bytes(target: Target) -> tuple[str, int, bytes]:
     return parts.hostname or "127.0.0.1", parts.port or 80, head.encode() + target.body
 
 
-async def _read_response(reader: asyncio.StreamReader) -> int:
-    """Reads one keep-alive response (Content-Length framed) and returns its status."""
+async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, float]:
+    """Reads one keep-alive response (Content-Length framed): its status and its Retry-After."""
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
     match = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head)
     if match:
         await reader.readexactly(int(match.group(1)))
+    retry_after = re.search(rb"(?i)\r\nretry-after:\s*(\d+)", head)
+    return status, float(retry_after.group(1)) if retry_after else 0.0
+
+
+async def _read_response(reader: asyncio.StreamReader) -> int:
+    status, _ = await _read_answer(reader)
     return status
 
 
@@ -207,6 +215,42 @@ async def _paced_loop(target: Target, recorder: _Recorder, interval: float) -> N
             next_send += interval
     finally:
         writer.close()
+
+
+async def _client_loop(target: Target, recorder: _Recorder) -> None:
+    """A client as the service asks clients to behave: after a 503 or 429 it waits Retry-After."""
+    host, port, request = _request_bytes(target)
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        while recorder.more():
+            started = time.perf_counter()
+            try:
+                async with asyncio.timeout(CLIENT_TIMEOUT_SECONDS):
+                    writer.write(request)
+                    status, retry_after = await _read_answer(reader)
+            except TimeoutError:
+                recorder.timeouts += 1
+                writer.close()
+                reader, writer = await asyncio.open_connection(host, port)
+                continue
+            recorder.latencies.append((time.perf_counter() - started) * 1000)
+            recorder.errors += status >= 400
+            await asyncio.sleep(max(0.0, min(retry_after, recorder.deadline - time.perf_counter())))
+    finally:
+        writer.close()
+
+
+def run_clients(target: Target, *, connections: int, seconds: float) -> Result:
+    """`connections` clients in a closed loop, each honouring Retry-After (wrk does not)."""
+
+    async def load() -> Result:
+        started = time.perf_counter()
+        recorder = _Recorder(started + seconds, MAX_REQUESTS_PER_RUN)
+        async with asyncio.timeout(seconds + CLIENT_TIMEOUT_SECONDS + WRK_GRACE_SECONDS):
+            await asyncio.gather(*(_client_loop(target, recorder) for _ in range(connections)))
+        return _summary(recorder, time.perf_counter() - started, "python, honours Retry-After")
+
+    return asyncio.run(load())
 
 
 def run_probe(target: Target, *, rate: float, seconds: float) -> Result:

@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     # Password checks allowed to wait for a hashing slot, and for how long; past either, the
     # request answers 503 SERVER_BUSY with Retry-After at once instead of piling up.
     password_hashing_queue: int = Field(default=16, ge=0)
-    password_hashing_wait_seconds: float = Field(default=2.0, gt=0, le=60)
+    password_hashing_wait_seconds: float = Field(default=5.0, gt=0, le=60)
 
     cors_origins: Annotated[list[str], NoDecode] = []
     docs_enabled: bool = True
