@@ -233,6 +233,11 @@ async def _client_loop(target: Target, recorder: _Recorder) -> None:
                 writer.close()
                 reader, writer = await asyncio.open_connection(host, port)
                 continue
+            except (ConnectionError, asyncio.IncompleteReadError):
+                # The server closed a keep-alive connection that idled through Retry-After.
+                writer.close()
+                reader, writer = await asyncio.open_connection(host, port)
+                continue
             recorder.latencies.append((time.perf_counter() - started) * 1000)
             recorder.errors += status >= 400
             await asyncio.sleep(max(0.0, min(retry_after, recorder.deadline - time.perf_counter())))
