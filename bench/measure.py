@@ -3,7 +3,7 @@
 import statistics
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
@@ -79,27 +79,40 @@ def running_alongside(load: Callable[[], Result], into: list[Result]) -> Iterato
         worker.join(timeout=120)
 
 
+def _alone_then_during(
+    measure: Measure,
+    side_load: Measure,
+    plan: Plan,
+    condition: Callable[[], AbstractContextManager[None]] = nullcontext,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """`measure` alone, then under `condition` while `side_load` runs, `plan.rounds` times.
+
+    Returns the medians of: alone, during, and the side load itself.
+    """
+    alone: list[Result] = []
+    during: list[Result] = []
+    side: list[Result] = []
+    for _ in range(plan.rounds):
+        alone.append(measure())
+        with condition(), running_alongside(side_load, side):
+            during.append(measure())
+    return _median(alone), _median(during), _median(side)
+
+
 def probe_under_login(health: Target, login: Target, plan: Plan) -> dict[str, Any]:
     """Health p99 from a light paced probe, alone and while login (bcrypt) load runs."""
-    alone: list[Result] = []
-    loaded: list[Result] = []
-    login_results: list[Result] = []
-
-    def login_load() -> Result:
-        return run_load(login, connections=plan.login_connections, seconds=plan.seconds + 2)
-
-    for _ in range(plan.rounds):
-        alone.append(run_probe(health, rate=plan.probe_rate, seconds=plan.seconds))
-        with running_alongside(login_load, login_results):
-            loaded.append(run_probe(health, rate=plan.probe_rate, seconds=plan.seconds))
-    alone_row, loaded_row = _median(alone), _median(loaded)
+    alone, loaded, logins = _alone_then_during(
+        lambda: run_probe(health, rate=plan.probe_rate, seconds=plan.seconds),
+        lambda: run_load(login, connections=plan.login_connections, seconds=plan.seconds + 2),
+        plan,
+    )
     return {
         "route": "/health/live p99 under login load",
-        "template": loaded_row,
+        "template": loaded,
         "baseline_name": "same probe, no login load",
-        "baseline": alone_row,
-        "ratio": loaded_row["p99_ms"] / alone_row["p99_ms"],
-        "login_under_probe": _median(login_results),
+        "baseline": alone,
+        "ratio": loaded["p99_ms"] / alone["p99_ms"],
+        "login_under_probe": logins,
     }
 
 
@@ -111,28 +124,21 @@ def throughput_under_login_storm(
     `polite`: the clients wait as long as a 503's Retry-After says, as the service asks; otherwise
     wrk retries at once, a flood that only RATE_LIMIT_AUTH (switched off here) would stop.
     """
-    alone: list[Result] = []
-    loaded: list[Result] = []
-    logins: list[Result] = []
     generate = run_clients if polite else run_load
-
-    def storm() -> Result:
-        return generate(login, connections=plan.storm_connections, seconds=plan.seconds + 2)
-
-    for _ in range(plan.rounds):
-        alone.append(run_load(reads, connections=plan.connections, seconds=plan.seconds))
-        with running_alongside(storm, logins):
-            loaded.append(run_load(reads, connections=plan.connections, seconds=plan.seconds))
-    loaded_row, alone_row = _median(loaded), _median(alone)
+    alone, loaded, logins = _alone_then_during(
+        lambda: run_load(reads, connections=plan.connections, seconds=plan.seconds),
+        lambda: generate(login, connections=plan.storm_connections, seconds=plan.seconds + 2),
+        plan,
+    )
     return {
         "route": f"GET /api/v1/users/me while {plan.storm_connections} "
         + ("clients log in" if polite else "connections flood login, ignoring Retry-After"),
-        "template": loaded_row,
+        "template": loaded,
         "baseline_name": "users/me alone",
-        "baseline": alone_row,
-        "ratio": loaded_row["rps"] / alone_row["rps"],
+        "baseline": alone,
+        "ratio": loaded["rps"] / alone["rps"],
         # Refused logins (503 SERVER_BUSY) are expected; logins that time out are not.
-        "logins": _median(logins),
+        "logins": logins,
     }
 
 
@@ -145,27 +151,26 @@ def probe_with_redis_paused(
     health: Target, reads: Target, redis: Pausable, plan: Plan
 ) -> dict[str, Any]:
     """Health latency while rate-limited reads run against a paused (SIGSTOPped) Redis."""
-    alone: list[Result] = []
-    paused: list[Result] = []
-    reads_paused: list[Result] = []
 
-    def read_load() -> Result:
-        return run_load(reads, connections=plan.connections, seconds=plan.seconds + 2)
-
-    for _ in range(plan.rounds):
-        alone.append(run_probe(health, rate=plan.probe_rate, seconds=plan.seconds))
+    @contextmanager
+    def paused() -> Iterator[None]:
         redis.pause()
         try:
-            with running_alongside(read_load, reads_paused):
-                paused.append(run_probe(health, rate=plan.probe_rate, seconds=plan.seconds))
+            yield
         finally:
             redis.resume()
-    paused_row = _median(paused)
+
+    alone, during, reads_paused = _alone_then_during(
+        lambda: run_probe(health, rate=plan.probe_rate, seconds=plan.seconds),
+        lambda: run_load(reads, connections=plan.connections, seconds=plan.seconds + 2),
+        plan,
+        paused,
+    )
     return {
         "route": "/health/live with Redis paused",
-        "template": paused_row,
+        "template": during,
         "baseline_name": "same probe, Redis answering",
-        "baseline": _median(alone),
-        "ratio": paused_row["p99_ms"],
-        "reads_while_paused": _median(reads_paused),
+        "baseline": alone,
+        "ratio": during["p99_ms"],
+        "reads_while_paused": reads_paused,
     }
