@@ -80,6 +80,10 @@ class StorageBreaker:
         self._open_until = None
         self._probing = False
 
+    def abandoned(self) -> None:
+        """The call was cancelled before it told anything: the next request may probe."""
+        self._probing = False
+
     def failed(self, exc: BaseException) -> None:
         RATE_LIMIT_STORAGE_FAILURES.inc()
         if self._open_until is None:
@@ -123,6 +127,9 @@ class RateLimiter:
         try:
             async with asyncio.timeout(self.timeout_s * 2):
                 counts = [await self._hit(item, key) for item in items]
+        except asyncio.CancelledError:
+            self.breaker.abandoned()  # the client left: the store's state is still unknown
+            raise
         except Exception as exc:  # whatever the store raises, the request must not fail for it
             self.breaker.failed(exc)
             RATE_LIMIT_UNCOUNTED.inc()
