@@ -31,6 +31,9 @@ from app.api.deps import get_email_jobs
 {%- endif %}
 from app.cli import create_db
 from app.core.config import Settings
+{%- if cookiecutter.database == "postgresql" %}
+from app.core.exceptions import DatabaseUnavailableError
+{%- endif %}
 from app.core.security import create_token, hash_password
 from app.db.session import Database, create_engine, read_only
 from app.main import create_app
@@ -86,9 +89,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     url = database_url_for_tests()
     try:
         asyncio.run(asyncio.wait_for(create_db(make_test_settings(database_url=url)), timeout=10))
-    except (OSError, DBAPIError) as exc:
+    except (OSError, DBAPIError, DatabaseUnavailableError) as exc:
         shown = make_url(url).render_as_string(hide_password=True)
-        reason = type(exc.orig if isinstance(exc, DBAPIError) else exc).__name__
+        # The driver's own error: under a DBAPIError, or what made the connect fail.
+        cause = exc.orig if isinstance(exc, DBAPIError) else exc.__cause__ or exc
+        reason = type(cause).__name__
         # pytest writes the exit reason once; its reporter would repeat it in a banner.
         session.config.pluginmanager.unregister(name="terminalreporter")
         pytest.exit(
