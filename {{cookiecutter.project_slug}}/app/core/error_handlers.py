@@ -134,7 +134,7 @@ def register_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, handle_integrity_error)
     # The driver reports a cut link as a generic DBAPIError flagged `connection_invalidated`; a
     # failed connect arrives as DatabaseUnavailableError (app/db/session.py), an AppError. A bare
-    # OSError is not handled here: it may come from SMTP, Redis or any other call (a plain 500).
+    # OSError is not handled here: it may come from SMTP or any other outbound call (a plain 500).
     app.add_exception_handler(DBAPIError, handle_database_error)
     # Every pooled connection busy for DB_POOL_TIMEOUT_SECONDS: overloaded, try again later.
     app.add_exception_handler(PoolTimeoutError, handle_database_unavailable)

@@ -144,7 +144,7 @@ class RateLimiter:
 
 
 def _async_storage(uri: str, **options: float | str | bool) -> Storage:
-    """limits picks its asyncio storages by an `async+` scheme: redis:// -> async+redis://."""
+    """limits picks its asyncio storages by an `async+` scheme: memory:// -> async+memory://."""
     storage = storage_from_string(uri if uri.startswith("async+") else f"async+{uri}", **options)
     assert isinstance(storage, Storage)  # an async+ scheme always names an asyncio storage
     return storage

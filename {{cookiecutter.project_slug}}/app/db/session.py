@@ -157,7 +157,7 @@ def _connect_or_unavailable(dialect: Any, _record: Any, cargs: Any, cparams: Any
     """Opens a connection; a refused, unresolvable or timed-out connect is the database's outage.
 
     asyncpg raises these as plain OSError (TimeoutError included), which any other outbound call
-    raises too: naming them here keeps an SMTP or Redis timeout from reading as a database outage.
+    raises too: naming them here keeps an SMTP or HTTP timeout from reading as a database outage.
     """
     try:
         return dialect.connect(*cargs, **cparams)

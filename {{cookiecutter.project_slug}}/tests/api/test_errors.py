@@ -67,7 +67,10 @@ async def test_unexpected_exception_is_a_generic_500_with_request_id(
 
 @pytest.mark.parametrize(
     "failure",
-    [TimeoutError("SMTP read timed out"), ConnectionResetError("Redis reset the connection")],
+    [
+        TimeoutError("SMTP read timed out"),
+        ConnectionResetError("the mail relay reset the connection"),
+    ],
 )
 async def test_a_socket_error_outside_the_database_is_not_reported_as_a_database_outage(
     app_factory: Callable[..., FastAPI], failure: OSError
