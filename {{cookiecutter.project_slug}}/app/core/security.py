@@ -118,6 +118,8 @@ class HashingAdmission:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._threads, functools.partial(function, *args))
         finally:
+            # A cancelled caller frees its slot while its hash finishes; the pool's `slots`
+            # threads still cap how many run at once (the next one waits inside the pool).
             self._slots.release()
 
     def _waiting(self) -> int:
