@@ -175,15 +175,21 @@ class _CountingContext:
         return "hashed"
 
 
-@pytest.mark.parametrize("concurrency", [1, 2])
-async def test_password_hashing_runs_at_most_the_configured_number_at_once(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch, concurrency: int
-) -> None:
+@pytest.fixture
+def counting_context(monkeypatch: pytest.MonkeyPatch) -> _CountingContext:
+    """Every hash goes to a _CountingContext instead of bcrypt."""
     context = _CountingContext()
     monkeypatch.setattr("app.core.security._password_context", lambda rounds: context)
+    return context
+
+
+@pytest.mark.parametrize("concurrency", [1, 2])
+async def test_password_hashing_runs_at_most_the_configured_number_at_once(
+    settings: Settings, counting_context: _CountingContext, concurrency: int
+) -> None:
     limited = settings.model_copy(update={"password_hashing_concurrency": concurrency})
     await asyncio.gather(*(hash_password(f"password {n}", limited) for n in range(6)))
-    assert context.most == concurrency
+    assert counting_context.most == concurrency
 
 
 def admission_settings(settings: Settings, **changes: object) -> Settings:
@@ -191,10 +197,8 @@ def admission_settings(settings: Settings, **changes: object) -> Settings:
 
 
 async def test_hashing_past_the_queue_is_refused_at_once_with_retry_after(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, counting_context: _CountingContext
 ) -> None:
-    context = _CountingContext()
-    monkeypatch.setattr("app.core.security._password_context", lambda rounds: context)
     limited = admission_settings(settings, password_hashing_queue=2)
     outcomes = await asyncio.gather(
         *(hash_password(f"password {n}", limited) for n in range(6)), return_exceptions=True
@@ -206,10 +210,8 @@ async def test_hashing_past_the_queue_is_refused_at_once_with_retry_after(
 
 
 async def test_a_hash_that_waits_too_long_for_a_slot_is_refused(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, counting_context: _CountingContext
 ) -> None:
-    context = _CountingContext()
-    monkeypatch.setattr("app.core.security._password_context", lambda rounds: context)
     limited = admission_settings(settings, password_hashing_wait_seconds=0.005)
     first, second = await asyncio.gather(
         hash_password("first", limited), hash_password("second", limited), return_exceptions=True
