@@ -2,16 +2,12 @@
 test transaction, because what they check (outages, races, several processes) spans connections.
 """
 
-import asyncio
-import gc
-import logging
 import os
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,8 +24,6 @@ from tests.settings import as_environment, make_test_settings
 from tests.urls import LOGIN, REGISTER
 
 SECRET_KEY = "reliability-tests-secret-key-0123456789abcdef"
-# A callback (one step of a coroutine) that runs longer than this blocks every other request.
-SLOW_CALLBACK_SECONDS = 0.1
 SERVER_START_SECONDS = 20.0
 
 
@@ -50,32 +44,6 @@ async def reliability_settings(settings: Settings) -> Settings:
         # (the admission in front of bcrypt has its own test, test_login_storm.py).
         password_hashing_queue=1000,
     )
-
-
-@asynccontextmanager
-async def loop_must_not_block(caplog: pytest.LogCaptureFixture) -> AsyncIterator[None]:
-    """Fails if any callback held the event loop over SLOW_CALLBACK_SECONDS inside the block.
-
-    asyncio's debug mode times every callback and logs the slow ones (logger "asyncio"). Enter
-    it after warming up: first imports and compilations are not the request path.
-    """
-    loop = asyncio.get_running_loop()
-    debug, threshold = loop.get_debug(), loop.slow_callback_duration
-    loop.set_debug(True)
-    loop.slow_callback_duration = SLOW_CALLBACK_SECONDS
-    # As the served process does (app/core/gc_tuning.py): what exists now is never scanned again,
-    # so a full collection of the test runner's own objects is not mistaken for the request path.
-    gc.collect()
-    gc.freeze()
-    try:
-        with caplog.at_level(logging.WARNING, logger="asyncio"):
-            yield
-    finally:
-        gc.unfreeze()
-        loop.set_debug(debug)
-        loop.slow_callback_duration = threshold
-    slow = [r.getMessage() for r in caplog.records if r.name == "asyncio" and " took " in r.msg]
-    assert not slow, "the event loop was blocked:\n" + "\n".join(slow)
 
 
 @pytest.fixture

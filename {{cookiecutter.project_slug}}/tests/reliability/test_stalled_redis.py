@@ -2,11 +2,14 @@
 rate-limited request at most one bounded wait, never the event loop; counting resumes by itself."""
 
 import asyncio
+import gc
+import logging
 import statistics
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -15,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from app.core.config import Settings
 from app.main import create_app
-from tests.reliability.conftest import _client, loop_must_not_block, register_and_login
+from tests.reliability.conftest import _client, register_and_login
 from tests.reliability.proxy import TcpProxy
 from tests.settings import changed_settings
 from tests.urls import LIVE, ME
@@ -29,6 +32,34 @@ LIVE_BOUND_SECONDS = 0.1  # most probes; none may wait as long as one stalled Re
 LIMITED_REQUESTS = 20
 PROBE_EVERY_SECONDS = 0.02
 THREAD_WAIT_SECONDS = 5.0
+# A callback (one step of a coroutine) that runs longer than this blocks every other request.
+SLOW_CALLBACK_SECONDS = 0.1
+
+
+@asynccontextmanager
+async def loop_must_not_block(caplog: pytest.LogCaptureFixture) -> AsyncIterator[None]:
+    """Fails if any callback held the event loop over SLOW_CALLBACK_SECONDS inside the block.
+
+    asyncio's debug mode times every callback and logs the slow ones (logger "asyncio"). Enter
+    it after warming up: first imports and compilations are not the request path.
+    """
+    loop = asyncio.get_running_loop()
+    debug, threshold = loop.get_debug(), loop.slow_callback_duration
+    loop.set_debug(True)
+    loop.slow_callback_duration = SLOW_CALLBACK_SECONDS
+    # As the served process does (app/core/gc_tuning.py): what exists now is never scanned again,
+    # so a full collection of the test runner's own objects is not mistaken for the request path.
+    gc.collect()
+    gc.freeze()
+    try:
+        with caplog.at_level(logging.WARNING, logger="asyncio"):
+            yield
+    finally:
+        gc.unfreeze()
+        loop.set_debug(debug)
+        loop.slow_callback_duration = threshold
+    slow = [r.getMessage() for r in caplog.records if r.name == "asyncio" and " took " in r.msg]
+    assert not slow, "the event loop was blocked:\n" + "\n".join(slow)
 
 
 class RedisBehindProxy:
