@@ -64,8 +64,8 @@ async def busy_refusals(client: httpx.AsyncClient) -> float:
 async def test_reads_keep_answering_while_more_users_log_in_than_the_service_can_hash(
     storm_app: FastAPI,
 ) -> None:
-    """The fault here is connections held while hashing, not a blocked loop (bcrypt runs in
-    threads): the loop watch lives in test_stalled_redis.py, where blocking is the fault."""
+    """The fault here is connections held while hashing, not a blocked loop: bcrypt runs in
+    threads, so this test watches the pool and the answers, not the loop's latency."""
     async with _client(storm_app) as client:
         email = f"storm-{uuid.uuid4().hex[:8]}@example.com"
         tokens = await register_and_login(client, email)
