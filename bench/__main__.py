@@ -72,6 +72,14 @@ def _template_env(baked: project.Baked, database_url: str) -> dict[str, str]:
     }
 
 
+def _start_template(baked: project.Baked, env: dict[str, str], logs: Path) -> Server:
+    # Bakes before app/server.py (BENCH_TEMPLATE=<older checkout>) served app.main:app.
+    factory = (baked.path / "app" / "server.py").exists()
+    return start_server("template", "app.server:serve" if factory else "app.main:app",
+                        cwd=baked.path, env=env, ready_path="/health/live",
+                        log=logs / "template.log", factory=factory)  # fmt: skip
+
+
 def _start_all(baked: project.Baked, database_url: str, redis: RedisServer | None) -> list[Server]:
     env = _template_env(baked, database_url)
     if redis is not None:
@@ -81,8 +89,7 @@ def _start_all(baked: project.Baked, database_url: str, redis: RedisServer | Non
     baselines = ROOT / "bench" / "baselines"
     manual_env = {**env, "DATABASE_URL": database_url.replace("+asyncpg", "")}
     return [
-        start_server("template", "app.main:app", cwd=baked.path, env=env,
-                     ready_path="/health/live", log=logs / "template.log"),
+        _start_template(baked, env, logs),
         start_server("bare", "bare_app:app", cwd=baselines, env={},
                      ready_path="/health/live", log=logs / "bare.log"),
         start_server("manual", "manual_app:app", cwd=baselines, env=manual_env,

@@ -53,14 +53,16 @@ def start_server(
     ready_path: str,
     log: Path,
     python: str = sys.executable,
+    factory: bool = False,
 ) -> Server:
     """uvicorn with uvloop + httptools, access log off; returns once `ready_path` answers.
 
-    `python` is the interpreter whose uvicorn runs the app (a baked project's own venv, say).
+    `python` is the interpreter whose uvicorn runs the app (a baked project's own venv, say);
+    with `factory`, `app` names a function that builds the app.
     """
     port = free_port()
     command = [
-        python, "-m", "uvicorn", app,
+        python, "-m", "uvicorn", *(["--factory"] if factory else []), app,
         "--host", HOST, "--port", str(port), "--workers", "1",
         "--loop", "uvloop", "--http", "httptools",
         "--no-access-log", "--log-level", "warning",

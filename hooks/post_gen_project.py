@@ -31,7 +31,7 @@ ITEMS_PATHS = (
     "tests/repositories/test_items.py",
     "tests/security/test_items_idor.py",
 )
-REDIS_PATHS = ("tests/core/test_rate_limit_redis.py", "tests/reliability/test_stalled_redis.py")
+REDIS_PATHS = ("tests/api/test_rate_limit_redis.py", "tests/reliability/test_stalled_redis.py")
 # Outage, two-instance and concurrency tests need a database server (a proxy, many connections);
 # the first-come-first-served queue in front of the pool matters only for a pooled server.
 SERVER_DATABASE_PATHS = ("tests/reliability", "app/db/connection_queue.py")
@@ -49,7 +49,7 @@ TASKIQ_PATHS = (
 )
 DOCKER_PATHS = ("Dockerfile", ".dockerignore", "docker-compose.yml")
 GITHUB_CI_PATHS = (".github",)
-TRACING_PATHS = ("app/core/tracing.py", "tests/core/test_tracing.py")
+TRACING_PATHS = ("app/observability/tracing.py", "tests/observability")
 KUBERNETES_PATHS = ("deploy",)
 KUBERNETES_REDIS_PATHS = ("deploy/kubernetes/base/redis.yaml",)
 KUBERNETES_WORKER_PATHS = ("deploy/kubernetes/base/worker.yaml",)

@@ -53,7 +53,8 @@ def _serve(project: Path, venv: Path, env: dict[str, str], tmp: Path) -> Iterato
     """Serves the project on a free loopback port until the generator is closed."""
     server = start_server(
         "browser",
-        "app.main:app",
+        "app.server:serve",
+        factory=True,
         cwd=project,
         env=env,
         ready_path="/health/live",

@@ -87,7 +87,7 @@ def test_dockerfile_checks_liveness_and_serves_in_production_mode(
     assert "/health/live" in steps["HEALTHCHECK"]
     assert "curl" not in steps["HEALTHCHECK"]  # the slim image has none
     command = json.loads(steps["CMD"])  # the exec form is a JSON list
-    assert command[:2] == ["uvicorn", "app.main:app"]
+    assert command[:3] == ["uvicorn", "--factory", "app.server:serve"]
     assert command[command.index("--host") + 1] == "0.0.0.0"
     assert "--proxy-headers" in command
     env_lines = [value for name, value in dockerfile_instructions(project) if name == "ENV"]

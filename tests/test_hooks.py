@@ -160,11 +160,11 @@ def test_removal_table_names_only_real_answers_and_values() -> None:
         ({"agent_files": "none"}, {".claude", "AGENTS.md", "CLAUDE.md"}, {"app/main.py"}),
         ({"example_resource": False}, set(post.ITEMS_PATHS), {".claude/CONTRACT.md"}),
         ({"ci": "none", "docker": False}, {".github", "Dockerfile"}, {".claude"}),
-        ({}, {"deploy", "app/core/tracing.py"}, {"app/core/metrics.py"}),
+        ({}, {"deploy", "app/observability/tracing.py"}, {"app/observability/metrics.py"}),
         (
             {"tracing": "opentelemetry", "kubernetes": True},
             set(),
-            {"deploy", "app/core/tracing.py"},
+            {"deploy", "app/observability/tracing.py"},
         ),
         ({}, set(post.TASKIQ_PATHS), {"app/jobs/in_process.py", "app/jobs/emails.py"}),
         (

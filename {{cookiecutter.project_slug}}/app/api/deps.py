@@ -7,9 +7,9 @@ from fastapi import BackgroundTasks, Depends, Form, Request, Response
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.api.rate_limit import count_account_email, count_login_attempt
 from app.core.config import Settings
 from app.core.exceptions import ForbiddenError, UnauthorizedError
-from app.core.rate_limit import count_account_email, count_login_attempt
 from app.db.session import SAFE_METHODS, Database
 {%- if cookiecutter.background_jobs == "taskiq" %}
 from app.jobs.queue import EmailJobs

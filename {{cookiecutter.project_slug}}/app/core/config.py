@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     # Start of every counter key: services sharing one storage must use different prefixes.
     rate_limit_key_prefix: str = "{{ cookiecutter.project_slug }}"
 
+    # The served process (app/server.py) freezes start-up objects out of the garbage collector.
+    gc_tuning_enabled: bool = True
+
     log_level: str = "INFO"
     log_json: bool | None = None
     access_log: bool = True

@@ -85,7 +85,10 @@ class ServiceUnavailableError(AppError):
 
 
 class ServerBusyError(ServiceUnavailableError):
-    """More password checks are waiting than the service can run in time: try again shortly."""
+    """More password checks are waiting than the service can run in time: try again shortly.
+
+    Raised by password hashing's admission (app/core/security.py) only; the HTTP layer counts
+    each one as `password_hashing_rejections_total`."""
 
     code = "SERVER_BUSY"
     message = "Too many sign-ins at once, try again shortly"

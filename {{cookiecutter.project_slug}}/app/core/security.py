@@ -24,7 +24,6 @@ from passlib.context import CryptContext
 from app.core.clock import utcnow
 from app.core.config import Settings
 from app.core.exceptions import ServerBusyError
-from app.core.metrics import PASSWORD_HASHING_REJECTIONS
 
 T = TypeVar("T")
 TokenType = Literal["access", "refresh"]
@@ -126,7 +125,6 @@ class HashingAdmission:
         return self._slots.statistics().tasks_waiting
 
     def _refuse(self) -> ServerBusyError:
-        PASSWORD_HASHING_REJECTIONS.inc()
         return ServerBusyError(retry_after_seconds=max(1, math.ceil(self._wait_s)))
 
 

@@ -10,7 +10,7 @@ from string import Template
 from urllib.parse import urlencode
 
 from app.core.config import Settings
-from app.core.email import Email
+from app.emails.sender import Email
 
 TEMPLATES = Path(__file__).parent / "templates"
 

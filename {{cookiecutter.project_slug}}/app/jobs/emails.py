@@ -5,8 +5,8 @@ second one. A crash between the last two sends that email again on retry; none i
 """
 
 from app.core.config import Settings
-from app.core.email import EmailSender
 from app.db.session import Database
+from app.emails.sender import EmailSender
 from app.services.email_verification import EmailVerificationService
 from app.services.password_reset import PasswordResetService
 from app.services.user_tokens import OutgoingLink, UserTokenService

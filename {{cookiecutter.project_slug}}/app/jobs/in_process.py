@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable
 from fastapi import BackgroundTasks, Request
 
 from app.core.config import Settings
-from app.core.email import EmailSender
 from app.db.session import Database
+from app.emails.sender import EmailSender
 from app.jobs.emails import send_password_reset_email, send_verification_email
 
 logger = logging.getLogger(__name__)

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import utcnow
 from app.core.config import Settings
 from app.core.exceptions import ConflictError, UnauthorizedError
-from app.core.metrics import LOGIN_FAILURES
 from app.core.security import (
     InvalidTokenError,
     create_token,
@@ -26,6 +25,7 @@ from app.core.security import (
 from app.db.session import Database
 from app.models.refresh_tokens import RefreshToken
 from app.models.users import User
+from app.observability.metrics import LOGIN_FAILURES
 from app.repositories.refresh_tokens import RefreshTokenRepository
 from app.repositories.users import UserRepository
 from app.schemas.auth import TokenPair

@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import utcnow
 from app.core.config import Settings
-from app.core.email import Email
 from app.core.exceptions import BadRequestError
 from app.core.security import MAX_TOKEN_LENGTH, hash_token
+from app.emails.sender import Email
 from app.models.user_tokens import TokenPurpose, UserToken
 from app.models.users import User
 from app.repositories.user_tokens import UserTokenRepository

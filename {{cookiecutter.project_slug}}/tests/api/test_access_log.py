@@ -8,7 +8,7 @@ from collections.abc import Callable
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
-from app.core.logging import ACCESS_LOGGER
+from app.observability.logging import ACCESS_LOGGER
 
 
 async def test_json_access_line_names_the_route_template_not_the_path(

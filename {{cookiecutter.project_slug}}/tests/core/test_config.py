@@ -99,8 +99,8 @@ def test_settings_errors_are_described_by_variable_name_on_one_line() -> None:
 
 @pytest.mark.parametrize(
     "command",
-    [["-c", "from app.main import app"], ["-m", "app.cli", "create-db"]],
-    ids=["server-import", "cli"],
+    [["-c", "from app.server import serve; serve()"], ["-m", "app.cli", "create-db"]],
+    ids=["server", "cli"],
 )
 def test_a_refused_production_start_prints_one_line(command: list[str]) -> None:
     env = {**os.environ, "ENVIRONMENT": "production", "SECRET_KEY": "too-short"}

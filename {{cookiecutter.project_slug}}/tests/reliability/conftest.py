@@ -97,7 +97,15 @@ def start_server(settings: Settings, log: Path) -> LiveServer:
     """One uvicorn process on a free loopback port, configured through the environment."""
     port = _free_port()
     env = {**os.environ, **as_environment(settings)}
-    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "app.server:serve",
+        "--host",
+        "127.0.0.1",
+    ]
     with log.open("wb") as out:
         process = subprocess.Popen(
             [*command, "--port", str(port)],

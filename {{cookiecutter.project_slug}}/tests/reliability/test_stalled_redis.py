@@ -47,7 +47,7 @@ async def loop_must_not_block(caplog: pytest.LogCaptureFixture) -> AsyncIterator
     debug, threshold = loop.get_debug(), loop.slow_callback_duration
     loop.set_debug(True)
     loop.slow_callback_duration = SLOW_CALLBACK_SECONDS
-    # As the served process does (app/core/gc_tuning.py): what exists now is never scanned again,
+    # As the served process does (app/server.py): what exists now is never scanned again,
     # so a full collection of the test runner's own objects is not mistaken for the request path.
     gc.collect()
     gc.freeze()

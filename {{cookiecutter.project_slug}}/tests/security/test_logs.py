@@ -12,8 +12,8 @@ import pytest
 from fastapi import FastAPI, Request
 from httpx import ASGITransport, AsyncClient
 
-from app.core.logging import ACCESS_LOGGER
 from app.models.users import User
+from app.observability.logging import ACCESS_LOGGER
 from app.schemas.auth import LoginForm
 from app.schemas.users import UserCreate
 from tests.conftest import PASSWORD

@@ -9,8 +9,8 @@ from app.api.deps import (
     LoginFormDep,
     SignedInUser,
 )
-from app.api.responses import error_responses
-from app.core.rate_limit import auth_rate_limit
+from app.api.rate_limit import auth_rate_limit
+from app.http.responses import error_responses
 from app.schemas.auth import (
     Accepted,
     PasswordResetConfirm,

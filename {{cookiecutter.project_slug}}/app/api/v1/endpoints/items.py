@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from app.api.deps import CurrentUser, ItemServiceDep
-from app.api.responses import error_responses
+from app.http.responses import error_responses
 from app.schemas.items import ItemCreate, ItemListParams, ItemRead, ItemUpdate
 from app.schemas.pagination import Page
 

@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from app.api.deps import AccountServiceDep, AdminUser, CurrentUser, UserServiceDep
-from app.api.responses import error_responses
+from app.http.responses import error_responses
 from app.schemas.pagination import Page
 from app.schemas.users import UserListParams, UserRead, UserUpdateAdmin, UserUpdateMe
 

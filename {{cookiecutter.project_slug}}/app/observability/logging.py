@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from app.core.config import Settings
-from app.core.request_context import current_request_id
+from app.observability.request_context import current_request_id
 
 # Values of these keys are never written to logs, whatever logs them.
 SENSITIVE_KEYS = re.compile(r"pass(word)?|secret|token|authorization|cookie|api[_-]?key", re.I)

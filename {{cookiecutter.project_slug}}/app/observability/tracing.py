@@ -53,7 +53,7 @@ def start_tracing() -> TelemetryConfig:
     """Puts trace ids on log records and returns FastAPI's telemetry settings.
 
     FastAPI's own metrics and log export stay off: Prometheus counts requests, and log lines go
-    through app/core/logging.py, which redacts them.
+    through app/observability/logging.py, which redacts them.
     """
     provider = tracer_provider()
     logging_instrumentor = LoggingInstrumentor()
@@ -91,7 +91,7 @@ def trace_database(engine: AsyncEngine) -> None:
     if instrumentor.is_instrumented_by_opentelemetry:
         instrumentor.uninstrument()
     # Its declared range stops below SQLAlchemy 2.1, whose engine events it uses are unchanged;
-    # tests/core/test_tracing.py proves the spans, so a real break fails there, not silently.
+    # tests/observability/test_tracing.py proves the spans, so a real break fails there, not silently.
     instrumentor.instrument(
         engine=engine.sync_engine, tracer_provider=tracer_provider(), skip_dep_check=True
     )

@@ -15,10 +15,11 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.error_handlers import error_response, internal_error_response
 from app.core.exceptions import BadRequestError, PayloadTooLargeError
-from app.core.logging import ACCESS_LOGGER, scrub
-from app.core.request_context import bind_request_id, unbind_request_id
+from app.http.error_handlers import error_response, internal_error_response
+from app.http.routing import route_template
+from app.observability.logging import ACCESS_LOGGER, scrub
+from app.observability.request_context import bind_request_id, unbind_request_id
 
 access_logger = logging.getLogger(ACCESS_LOGGER)
 error_logger = logging.getLogger("app.errors")
@@ -116,25 +117,12 @@ class RequestContextMiddleware:
             unbind_request_id(token)
 
 
-def route_template(scope: Scope) -> str:
-    """The matched route as declared (`/api/v1/users/{user_id}`): few distinct values, no ids.
-
-    An unmatched path is the client's own text, so it is scrubbed of anything token-like.
-    """
-    # FastAPI keeps the matched route's full path here (tests/api/test_access_log.py holds it to
-    # that); scope["route"].path lacks the prefixes of the routers it was included through.
-    context = scope.get("fastapi", {}).get("effective_route_context")
-    if context is not None:
-        return str(context.path_format)
-    route = scope.get("route")
-    return str(route.path) if route is not None else scrub(scope["path"])
-
-
 def _log_access(scope: Scope, request_id: str, status: int, started: float) -> None:
     if not access_logger.isEnabledFor(logging.INFO):
         return
     duration_ms = round((time.perf_counter() - started) * 1000, 1)
-    method, route = scope["method"], route_template(scope)
+    # An unmatched path is the client's own text: scrubbed of anything token-like.
+    method, route = scope["method"], route_template(scope) or scrub(scope["path"])
     fields = {"method": method, "route": route, "status": status, "duration_ms": duration_ms}
     # makeRecord + handle is what .info() does, minus walking the stack for the caller's line.
     record = access_logger.makeRecord(

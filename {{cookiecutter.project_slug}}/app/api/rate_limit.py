@@ -35,7 +35,7 @@ from slowapi.util import get_remote_address
 
 from app.core.config import Settings
 from app.core.exceptions import RateLimitedError
-from app.core.metrics import (
+from app.observability.metrics import (
     RATE_LIMIT_BREAKER_OPEN,
     RATE_LIMIT_REJECTIONS,
     RATE_LIMIT_STORAGE_FAILURES,

@@ -52,7 +52,7 @@ LOGIN_FAILURES = Counter(
 )
 PASSWORD_HASHING_REJECTIONS = Counter(
     "password_hashing_rejections",
-    "Password checks refused with 503 SERVER_BUSY: the hashing queue was full or too slow.",
+    "Requests refused with 503 SERVER_BUSY: the password hashing queue was full or too slow.",
 )
 
 

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from app.core.rate_limit import StorageBreaker
+from app.api.rate_limit import StorageBreaker
 
 OPEN_SECONDS = 0.05
 

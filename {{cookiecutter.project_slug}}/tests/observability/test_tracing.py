@@ -18,9 +18,9 @@ from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.config import Settings
-from app.core.logging import ACCESS_LOGGER
+from app.observability.logging import ACCESS_LOGGER
 from app.core.security import create_token
-from app.core.tracing import tracer_provider
+from app.observability.tracing import tracer_provider
 from app.main import create_app
 from tests.settings import changed_settings
 

@@ -9,8 +9,8 @@ import trustme
 from pydantic import SecretStr
 
 from app.core.config import Settings
-from app.core.email import ConsoleEmailSender, SmtpEmailSender, build_email_sender
 from app.emails.messages import password_reset_email, verification_email
+from app.emails.sender import ConsoleEmailSender, SmtpEmailSender, build_email_sender
 from tests.mail import MailServer
 
 
@@ -24,7 +24,7 @@ async def test_console_sender_logs_the_text_with_its_link(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     email = verification_email(settings, "ada@example.com", "tok-123")
-    with caplog.at_level(logging.INFO, logger="app.core.email"):
+    with caplog.at_level(logging.INFO, logger="app.emails.sender"):
         await ConsoleEmailSender().send(email)
     assert "https://app.example.com/verify-email?token=tok-123" in caplog.text
 

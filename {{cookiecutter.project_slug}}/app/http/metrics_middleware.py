@@ -15,25 +15,12 @@ from prometheus_client.metrics import Counter, Histogram
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.metrics import IN_PROGRESS, REQUEST_DURATION, REQUESTS, UNMATCHED_ROUTE
+from app.http.routing import route_template
+from app.observability.metrics import IN_PROGRESS, REQUEST_DURATION, REQUESTS, UNMATCHED_ROUTE
 
 METRICS_PATH = "/metrics"
 # Any other method string a client sends is counted as "OTHER": labels must stay a bounded set.
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-
-
-def route_template(scope: Scope) -> str:
-    """The matched route's template (`/api/v1/users/{user_id}`), never the raw path.
-
-    FastAPI records the full template of a route reached through included routers in its own
-    scope entry; `scope["route"].path` alone lacks the outer prefixes. The FastAPI pin and the
-    metrics tests keep this honest.
-    """
-    context = scope.get("fastapi", {}).get("effective_route_context")
-    template = getattr(context, "path_format", None) or getattr(
-        scope.get("route"), "path_format", None
-    )
-    return template or UNMATCHED_ROUTE
 
 
 class MetricsMiddleware:
@@ -68,7 +55,7 @@ class MetricsMiddleware:
         finally:
             IN_PROGRESS.dec()
             method = scope["method"] if scope["method"] in KNOWN_METHODS else "OTHER"
-            self._record(method, route_template(scope), status, started)
+            self._record(method, route_template(scope) or UNMATCHED_ROUTE, status, started)
 
     def _record(self, method: str, route: str, status: int, started: float) -> None:
         counter = self._counters.get((method, route, status))

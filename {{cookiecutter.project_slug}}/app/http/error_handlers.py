@@ -17,8 +17,10 @@ from app.core.exceptions import (
     ConflictError,
     DatabaseUnavailableError,
     InvalidInputError,
+    ServerBusyError,
 )
-from app.core.request_context import current_request_id
+from app.observability.metrics import PASSWORD_HASHING_REJECTIONS
+from app.observability.request_context import current_request_id
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +64,12 @@ async def handle_app_error(request: Request, exc: Exception) -> JSONResponse:
     level = logging.ERROR if exc.status_code >= 500 else logging.INFO
     logger.log(level, "%s %s -> %s %s", request.method, request.url.path, exc.status_code, exc.code)
     return error_response(exc)
+
+
+async def handle_server_busy(request: Request, exc: Exception) -> JSONResponse:
+    # Counted here, not where it is raised: app.core stays free of the metrics library.
+    PASSWORD_HASHING_REJECTIONS.inc()
+    return await handle_app_error(request, exc)
 
 
 async def handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -129,6 +137,7 @@ def internal_error_response() -> JSONResponse:
 
 def register_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, handle_app_error)
+    app.add_exception_handler(ServerBusyError, handle_server_busy)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
     app.add_exception_handler(IntegrityError, handle_integrity_error)

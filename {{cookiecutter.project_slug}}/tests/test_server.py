@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.core.gc_tuning import YOUNG_GENERATION_THRESHOLD, tune_garbage_collector
+from app.server import YOUNG_GENERATION_THRESHOLD, tune_garbage_collector
 from tests.conftest import PROJECT_ROOT
 
 
@@ -60,9 +60,7 @@ def _cycle() -> weakref.ref[_Node]:
 
 def test_the_served_app_tunes_the_collector_and_tests_do_not() -> None:
     assert gc.get_threshold()[0] != YOUNG_GENERATION_THRESHOLD
-    script = (
-        "import gc, app.main; app.main.app; print(gc.get_threshold()[0], gc.get_freeze_count())"
-    )
+    script = "import gc, app.server; app.server.serve(); print(gc.get_threshold()[0], gc.get_freeze_count())"
     result = subprocess.run(
         [sys.executable, "-c", script],
         cwd=PROJECT_ROOT,
