@@ -35,9 +35,6 @@ REDIS_PATHS = ("tests/api/test_rate_limit_redis.py", "tests/reliability/test_sta
 # Outage, two-instance and concurrency tests need a database server (a proxy, many connections);
 # the first-come-first-served queue in front of the pool matters only for a pooled server.
 SERVER_DATABASE_PATHS = ("tests/reliability", "app/db/connection_queue.py")
-# The user lookup through asyncpg itself: PostgreSQL only, and not where SQL is traced (the
-# SQLAlchemy instrumentation would not see it).
-DRIVER_LOOKUP_PATHS = ("app/db/primary_key_loader.py", "tests/db/test_primary_key_loader.py")
 # Email jobs run in the API process, or are queued in Redis for a taskiq worker.
 IN_PROCESS_JOB_PATHS = ("app/jobs/in_process.py",)
 TASKIQ_PATHS = (
@@ -72,8 +69,6 @@ REMOVALS: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
     ("background_jobs", "none", TASKIQ_PATHS),
     ("background_jobs", "taskiq", IN_PROCESS_JOB_PATHS),
     ("database", "sqlite", SERVER_DATABASE_PATHS),
-    ("database", "sqlite", DRIVER_LOOKUP_PATHS),
-    ("tracing", "opentelemetry", DRIVER_LOOKUP_PATHS),
     ("docker", False, DOCKER_PATHS),
     ("ci", "none", GITHUB_CI_PATHS),
     ("tracing", "none", TRACING_PATHS),

@@ -74,9 +74,8 @@ async def create_superuser(settings: Settings) -> int:
     database = create_database(settings)
     try:
         async with database.transaction() as session:
-            service = UserService(session, settings)
-            user, created = await service.ensure_superuser(
-                settings.first_superuser_email, settings.first_superuser_password
+            user, created = await UserService(settings).ensure_superuser(
+                session, settings.first_superuser_email, settings.first_superuser_password
             )
     finally:
         await database.engine.dispose()

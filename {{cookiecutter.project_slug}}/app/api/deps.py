@@ -5,18 +5,17 @@ from typing import Annotated
 
 from fastapi import BackgroundTasks, Depends, Form, Request, Response
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.rate_limit import count_account_email, count_login_attempt
 from app.core.config import Settings
 from app.core.exceptions import ForbiddenError, UnauthorizedError
-from app.db.session import SAFE_METHODS, Database
+from app.db.session import Database, ReadSession, WriteSession
 {%- if cookiecutter.background_jobs == "taskiq" %}
 from app.jobs.queue import EmailJobs
 {%- else %}
 from app.jobs.in_process import EmailJobs
 {%- endif %}
-from app.models.users import Role, User
+from app.models.users import Principal, Role
 from app.schemas.auth import AccountEmailRequest, LoginForm
 from app.services.account import AccountService
 from app.services.auth import AuthService
@@ -27,6 +26,8 @@ from app.services.items import ItemService
 from app.services.users import UserService
 
 LOGIN_URL = "/api/v1/auth/login"
+# Requests that must not change anything (RFC 9110 "safe" methods).
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl=LOGIN_URL, auto_error=False)
 
 
@@ -48,19 +49,26 @@ async def get_database(request: Request) -> Database:
 DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
-# Takes the request, not DatabaseDep: each level of dependencies costs FastAPI work per request.
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+# An endpoint names the session it needs. Both take the request, not DatabaseDep: each level
+# of dependencies costs FastAPI work on every request.
+async def get_read_session(request: Request) -> AsyncIterator[ReadSession]:
+    """Reads only: nothing to commit, and any write raises."""
     database: Database = request.app.state.db
-    if request.method in SAFE_METHODS:  # read-only: nothing to commit, any write raises
-        async with database.reads() as session:
-            yield session
-    else:
-        async with database.transaction() as session:
-            yield session
+    async with database.reads() as session:
+        yield session
 
 
-# scope="function": commit before the response is sent, so a failed commit is never a 2xx.
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+async def get_write_session(request: Request) -> AsyncIterator[WriteSession]:
+    """One transaction, committed when the endpoint returns, rolled back if it raises."""
+    database: Database = request.app.state.db
+    async with database.transaction() as session:
+        yield session
+
+
+# scope="function": the session ends (a write commits) before the response is sent, so a failed
+# commit is never a 2xx and no connection is held while the response goes out.
+ReadSessionDep = Annotated[ReadSession, Depends(get_read_session, scope="function")]
+WriteSessionDep = Annotated[WriteSession, Depends(get_write_session, scope="function")]
 
 
 # Services that hash passwords open their own short units of work (read, hash, write), so their
@@ -80,44 +88,44 @@ AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
 TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
 
 
-# Authentication reads the user in a unit of its own that ends before the route's session opens,
-# so routes that hash (PATCH /users/me) hold nothing meanwhile; declare the user dependency before
-# any service that takes the request session (a second session while one is held is refused).
+# Authentication reads the principal in a unit of its own that ends before the endpoint's
+# session opens, so routes that hash (PATCH /users/me) hold nothing meanwhile; declare the user
+# before the session in an endpoint's parameters (a second session while one is held is refused).
 # The settings come straight from the app: each level of dependencies costs FastAPI work on
 # every authenticated request.
-async def _signed_in_user(request: Request, token: str | None) -> User:
+async def _signed_in(request: Request, token: str | None) -> Principal:
     auth = AuthService(request.app.state.db, request.app.state.settings)
-    user = await auth.user_for_access_token(token)
-    if not user.is_active:  # deactivation takes effect on the next request, not at expiry
+    principal = await auth.principal_for_access_token(token)
+    if not principal.is_active:  # deactivation takes effect on the next request, not at expiry
         raise UnauthorizedError()
-    return user
+    return principal
 
 
-async def get_signed_in_user(request: Request, token: TokenDep) -> User:
+async def get_signed_in_user(request: Request, token: TokenDep) -> Principal:
     """The token's active user, verified or not."""
-    return await _signed_in_user(request, token)
+    return await _signed_in(request, token)
 
 
-SignedInUser = Annotated[User, Depends(get_signed_in_user)]
+SignedInUser = Annotated[Principal, Depends(get_signed_in_user)]
 
 
-async def get_current_active_user(request: Request, token: TokenDep) -> User:
+async def get_current_active_user(request: Request, token: TokenDep) -> Principal:
     """A signed-in user; unverified ones may only read unless UNVERIFIED_USER_ACCESS=full."""
-    user = await _signed_in_user(request, token)
+    principal = await _signed_in(request, token)
     settings: Settings = request.app.state.settings
     read_only = settings.unverified_user_access == "read_only"
-    if read_only and not user.is_verified and request.method not in SAFE_METHODS:
+    if read_only and not principal.is_verified and request.method not in SAFE_METHODS:
         raise ForbiddenError("Verify your email address first", code="EMAIL_NOT_VERIFIED")
-    return user
+    return principal
 
 
-CurrentUser = Annotated[User, Depends(get_current_active_user)]
+CurrentUser = Annotated[Principal, Depends(get_current_active_user)]
 
 
-def require_role(*roles: Role) -> Callable[[User], Awaitable[User]]:
+def require_role(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that lets through only users holding one of `roles` (403 otherwise)."""
 
-    async def check_role(user: CurrentUser) -> User:
+    async def check_role(user: CurrentUser) -> Principal:
         if user.role not in roles:
             raise ForbiddenError("You do not have permission to do this")
         return user
@@ -125,7 +133,7 @@ def require_role(*roles: Role) -> Callable[[User], Awaitable[User]]:
     return check_role
 
 
-AdminUser = Annotated[User, Depends(require_role(Role.ADMIN))]
+AdminUser = Annotated[Principal, Depends(require_role(Role.ADMIN))]
 
 
 async def counted_login_form(
@@ -139,14 +147,12 @@ async def counted_login_form(
 LoginFormDep = Annotated[LoginForm, Depends(counted_login_form)]
 
 
-async def get_user_service(session: SessionDep, settings: SettingsDep) -> UserService:
-    return UserService(session, settings)
+async def get_user_service(settings: SettingsDep) -> UserService:
+    return UserService(settings)
 
 
-async def get_email_verification_service(
-    session: SessionDep, settings: SettingsDep
-) -> EmailVerificationService:
-    return EmailVerificationService(session, settings)
+async def get_email_verification_service(settings: SettingsDep) -> EmailVerificationService:
+    return EmailVerificationService(settings)
 
 
 # async on purpose: a plain `def` dependency would be sent to the thread pool for nothing.
@@ -173,8 +179,8 @@ AccountEmailRequestDep = Annotated[AccountEmailRequest, Depends(account_email_re
 {%- if cookiecutter.example_resource %}
 
 
-async def get_item_service(session: SessionDep) -> ItemService:
-    return ItemService(session)
+async def get_item_service() -> ItemService:
+    return ItemService()
 
 
 ItemServiceDep = Annotated[ItemService, Depends(get_item_service)]

@@ -1,8 +1,8 @@
-"""Engine and session factories. One engine (one pool) per process; per request, one session.
+"""Engine and session factories. One engine (one pool) per process; per unit of work, one session.
 
-Writes get one transaction, committed before the response. Safe-method requests (GET, HEAD,
-OPTIONS) read through a session that refuses to write and, on PostgreSQL, runs without
-BEGIN/COMMIT: a read needs one round trip, not three.
+Two kinds of session, named by what they may do: a `WriteSession` is one transaction, committed
+if the block succeeds; a `ReadSession` refuses writes and, on PostgreSQL, runs each statement
+without BEGIN/COMMIT. Endpoints and services say in their signatures which one they need.
 """
 
 from collections.abc import AsyncIterator
@@ -12,7 +12,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcon
 from contextlib import asynccontextmanager
 {%- endif %}
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NewType
 
 {% if cookiecutter.database == "sqlite" -%}
 from sqlalchemy import Connection, event
@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+from sqlalchemy.sql.elements import TextClause
 
 from app.core.config import Settings
 {%- if cookiecutter.database == "postgresql" %}
@@ -38,28 +39,37 @@ from app.db.connection_queue import ConnectionQueue
 SQLITE_BUSY_TIMEOUT_MS = 5000
 {%- endif %}
 
-# Requests that must not change anything (RFC 9110 "safe" methods).
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# A session that only reads; a WriteSession may read too, so it is accepted wherever a
+# ReadSession is. Both are plain AsyncSessions at run time.
+ReadSession = NewType("ReadSession", AsyncSession)
+WriteSession = NewType("WriteSession", ReadSession)
 
 
-class WriteInReadRequestError(RuntimeError):
-    """A safe-method request tried to write: a bug in the route, never a client error."""
+class WriteInReadSessionError(RuntimeError):
+    """Code holding a ReadSession tried to write: a bug in that code, never a client error."""
 
 
 class ReadOnlySession(Session):
-    """The session of a GET/HEAD/OPTIONS request: anything but a SELECT raises at once, so a
-    write slipped into a read route fails loudly in tests instead of silently autocommitting."""
+    """Behind every ReadSession: anything but a SELECT raises at once, so a write slipped into
+    a read path fails loudly in tests instead of silently autocommitting."""
 
 
 @event.listens_for(ReadOnlySession, "before_flush")
 def _refuse_flush(session: Session, _context: UOWTransaction, _instances: Any) -> None:
-    raise WriteInReadRequestError("a read-only (safe-method) request tried to write")
+    raise WriteInReadSessionError("a read session tried to write")
 
 
 @event.listens_for(ReadOnlySession, "do_orm_execute")
 def _refuse_non_select(state: ORMExecuteState) -> None:
-    if not state.is_select:
-        raise WriteInReadRequestError("a read-only (safe-method) request ran a non-SELECT")
+    if not (state.is_select or _is_textual_select(state.statement)):
+        raise WriteInReadSessionError("a read session ran a statement other than a SELECT")
+
+
+def _is_textual_select(statement: Any) -> bool:
+    # text("SELECT ..."): allowed. Anything else in text() needs a WriteSession.
+    return isinstance(statement, TextClause) and statement.text.lstrip().upper().startswith(
+        "SELECT"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +86,7 @@ class Database:
 {%- endif %}
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
+    async def transaction(self) -> AsyncIterator[WriteSession]:
         """A session whose work is committed if the block succeeds and rolled back if it raises."""
 {%- if cookiecutter.database == "postgresql" %}
         async with self._turn(), self.sessions() as session:
@@ -84,21 +94,21 @@ class Database:
         async with self.sessions() as session:
 {%- endif %}
             try:
-                yield session
+                yield WriteSession(ReadSession(session))
                 await session.commit()
             except BaseException:
                 await session.rollback()
                 raise
 
     @asynccontextmanager
-    async def reads(self) -> AsyncIterator[AsyncSession]:
+    async def reads(self) -> AsyncIterator[ReadSession]:
         """A session for reads only: nothing to commit, any write raises."""
 {%- if cookiecutter.database == "postgresql" %}
         async with self._turn(), self.read_sessions() as session:
 {%- else %}
         async with self.read_sessions() as session:
 {%- endif %}
-            yield session
+            yield ReadSession(session)
 {% if cookiecutter.database == "sqlite" %}
 
 def create_engine(url: str, settings: Settings) -> AsyncEngine:

@@ -16,7 +16,8 @@ async def send_password_reset_email(
     email: str, job_id: str, *, database: Database, settings: Settings, sender: EmailSender
 ) -> None:
     async with database.transaction() as session:
-        link = await PasswordResetService(session, settings).prepare_link(email, job_id=job_id)
+        resets = PasswordResetService(settings)
+        link = await resets.prepare_link(session, email, job_id=job_id)
     await deliver(link, database=database, settings=settings, sender=sender)
 
 
@@ -24,8 +25,8 @@ async def send_verification_email(
     email: str, job_id: str, *, database: Database, settings: Settings, sender: EmailSender
 ) -> None:
     async with database.transaction() as session:
-        service = EmailVerificationService(session, settings)
-        link = await service.prepare_link(email, job_id=job_id)
+        verifications = EmailVerificationService(settings)
+        link = await verifications.prepare_link(session, email, job_id=job_id)
     await deliver(link, database=database, settings=settings, sender=sender)
 
 

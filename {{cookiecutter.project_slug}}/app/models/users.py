@@ -1,3 +1,5 @@
+import uuid
+from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import Boolean, Enum, Integer, String, false, true
@@ -34,3 +36,26 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     # Copied into every access token as `ver`; bumping it (logout-all, password change,
     # deactivation) makes every access token issued before that moment useless at once.
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    @property
+    def principal(self) -> "Principal":
+        return Principal(self.id, self.role, self.is_active, self.is_verified, self.token_version)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is making a request: what authorization needs of a User, read on every request.
+
+    Immutable and detached from any session: a route that changes the account loads the User
+    through UserRepository in its own transaction.
+    """
+
+    id: uuid.UUID
+    role: Role
+    is_active: bool
+    is_verified: bool
+    token_version: int
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN

@@ -1,35 +1,27 @@
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import InstrumentedAttribute
 
-{% if cookiecutter.database == "postgresql" and cookiecutter.tracing == "none" -%}
-from app.db.primary_key_loader import PrimaryKeyLoader
-{% endif -%}
-from app.models.users import Role, User
+from app.models.users import Principal, Role, User
 from app.repositories.base import Repository, ResultPage, sort_clause
 
 SORT_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
     "created_at": User.created_at,
     "email": User.email,
 }
-{%- if cookiecutter.database == "postgresql" and cookiecutter.tracing == "none" %}
-USER_BY_ID = PrimaryKeyLoader(User)
-{%- endif %}
+# What authorization needs, as plain columns: no ORM object is built on every request.
+PRINCIPAL_COLUMNS = (User.id, User.role, User.is_active, User.is_verified, User.token_version)
 
 
 class UserRepository(Repository[User]):
     model = User
 
-    async def get_signed_in(self, id_: uuid.UUID) -> User | None:
-        """The user an access token names, looked up on every authenticated request."""
-{%- if cookiecutter.database == "postgresql" and cookiecutter.tracing == "none" %}
-        # Through the driver, not the ORM's query path: see app/db/primary_key_loader.py.
-        return await USER_BY_ID.get(self.session, id_)
-{%- else %}
-        return await self.get(id_)
-{%- endif %}
+    async def get_principal(self, id_: uuid.UUID) -> Principal | None:
+        """The account an access token names, looked up on every authenticated request."""
+        row = (await self.session.execute(select(*PRINCIPAL_COLUMNS).where(User.id == id_))).first()
+        return Principal(*row) if row is not None else None
 
     async def get_by_email(self, email: str) -> User | None:
         return await self.get_by(User.email == email)

@@ -9,7 +9,7 @@ from app.core.exceptions import BadRequestError, UnauthorizedError
 from app.core.security import hash_password, verify_password
 from app.db.session import Database
 from app.models.user_tokens import TokenPurpose
-from app.models.users import User
+from app.models.users import Principal, User
 from app.repositories.refresh_tokens import RefreshTokenRepository
 from app.repositories.users import UserRepository
 from app.schemas.users import UserUpdateMe
@@ -23,21 +23,17 @@ class AccountService:
         self.database = database
         self.settings = settings
 
-    async def update_me(self, signed_in: User, data: UserUpdateMe) -> User:
+    async def update_me(self, signed_in: Principal, data: UserUpdateMe) -> User:
         """Applies a user's own changes; a new password needs the current one and ends sessions."""
         changes = data.changes()
         changes.pop("current_password", None)
         if "password" in changes:
-            current_password = data.current_password or ""
-            if not await verify_password(
-                current_password, signed_in.hashed_password, self.settings
-            ):
-                raise BadRequestError("The current password is wrong", code="WRONG_PASSWORD")
+            await self._check_password(signed_in, data.current_password or "")
             changes["hashed_password"] = await hash_password(changes.pop("password"), self.settings)
         async with self.database.transaction() as session:
             users = UserRepository(session)
             user = await users.get(signed_in.id)
-            # Signed out (or password changed) since this request was authenticated.
+            # Signed out (or password changed) since this request was authenticated or checked.
             if user is None or user.token_version != signed_in.token_version:
                 raise UnauthorizedError()
             if "email" in changes:
@@ -48,6 +44,13 @@ class AccountService:
                 # A new password ends every session that used the old one, this one included.
                 await end_all_sessions(user, users, RefreshTokenRepository(session))
             return await users.update(user, **changes)
+
+    async def _check_password(self, signed_in: Principal, password: str) -> None:
+        async with self.database.reads() as session:
+            account = await UserRepository(session).get(signed_in.id)
+        hashed = account.hashed_password if account is not None else None
+        if not await verify_password(password, hashed, self.settings):
+            raise BadRequestError("The current password is wrong", code="WRONG_PASSWORD")
 
     async def reset_password(self, token: str, new_password: str) -> None:
         """Sets the new password and ends every session; the link then stops working."""

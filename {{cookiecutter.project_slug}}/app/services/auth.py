@@ -24,7 +24,7 @@ from app.core.security import (
 )
 from app.db.session import Database
 from app.models.refresh_tokens import RefreshToken
-from app.models.users import User
+from app.models.users import Principal, User
 from app.observability.metrics import LOGIN_FAILURES
 from app.repositories.refresh_tokens import RefreshTokenRepository
 from app.repositories.users import UserRepository
@@ -92,12 +92,12 @@ class AuthService:
             record.revoked_at = utcnow()
             return await self._issue_pair(session, user, family_id=record.family_id)
 
-    async def user_for_access_token(self, token: str | None) -> User:
-        """The user a valid access token names; 401 for a missing, bad, orphaned or outdated one.
+    async def principal_for_access_token(self, token: str | None) -> Principal:
+        """Who a valid access token names; 401 for a missing, bad, orphaned or outdated one.
 
         Outdated: issued before the user's last logout-all, password change or deactivation.
-        The user is read in a unit of its own and comes back detached: a route that changes the
-        user loads it again in its own transaction.
+        Read in a unit of its own, before the route's session opens: a route that changes the
+        account loads the User again in its own transaction.
         """
         if not token:
             raise UnauthorizedError("Not authenticated")
@@ -107,17 +107,17 @@ class AuthService:
         except (InvalidTokenError, ValueError) as exc:
             raise UnauthorizedError() from exc
         async with self.database.reads() as session:
-            user = await UserRepository(session).get_signed_in(user_id)
-        if user is None or claims.version != user.token_version:
+            principal = await UserRepository(session).get_principal(user_id)
+        if principal is None or claims.version != principal.token_version:
             raise UnauthorizedError()
-        return user
+        return principal
 
     async def logout(self, refresh_token: str) -> None:
         async with self.database.transaction() as session:
             record = await self._valid_record(session, refresh_token)
             await RefreshTokenRepository(session).revoke_family(record.family_id)
 
-    async def logout_everywhere(self, signed_in: User) -> None:
+    async def logout_everywhere(self, signed_in: Principal) -> None:
         async with self.database.transaction() as session:
             users = UserRepository(session)
             user = await users.get(signed_in.id)

@@ -2,9 +2,8 @@
 
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from app.core.config import Settings
+from app.db.session import WriteSession
 from app.emails.messages import verification_email
 from app.models.user_tokens import TokenPurpose
 from app.repositories.users import UserRepository
@@ -12,17 +11,17 @@ from app.services.user_tokens import OutgoingLink, UserTokenService, invalid_tok
 
 
 class EmailVerificationService:
-    def __init__(self, session: AsyncSession, settings: Settings) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.users = UserRepository(session)
-        self.user_tokens = UserTokenService(session, settings)
 
-    async def prepare_link(self, email: str, *, job_id: str) -> OutgoingLink | None:
+    async def prepare_link(
+        self, session: WriteSession, email: str, *, job_id: str
+    ) -> OutgoingLink | None:
         """The verification email if an active, unverified account uses `email`; else None."""
-        user = await self.users.get_by_email(email)
+        user = await UserRepository(session).get_by_email(email)
         if user is None or not user.is_active or user.is_verified:
             return None
-        return await self.user_tokens.prepare_link(
+        return await UserTokenService(session, self.settings).prepare_link(
             user,
             TokenPurpose.EMAIL_VERIFICATION,
             job_id=job_id,
@@ -30,9 +29,10 @@ class EmailVerificationService:
             build=verification_email,
         )
 
-    async def verify(self, token: str) -> None:
-        record, user = await self.user_tokens.redeem(token, TokenPurpose.EMAIL_VERIFICATION)
+    async def verify(self, session: WriteSession, token: str) -> None:
+        tokens = UserTokenService(session, self.settings)
+        record, user = await tokens.redeem(token, TokenPurpose.EMAIL_VERIFICATION)
         # The account's address changed since the link was sent: it proves nothing about the new one.
         if record.email != user.email:
             raise invalid_token()
-        await self.users.update(user, is_verified=True)
+        await UserRepository(session).update(user, is_verified=True)

@@ -2,9 +2,8 @@
 
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from app.core.config import Settings
+from app.db.session import WriteSession
 from app.emails.messages import password_reset_email
 from app.models.user_tokens import TokenPurpose
 from app.repositories.users import UserRepository
@@ -12,17 +11,17 @@ from app.services.user_tokens import OutgoingLink, UserTokenService
 
 
 class PasswordResetService:
-    def __init__(self, session: AsyncSession, settings: Settings) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.users = UserRepository(session)
-        self.user_tokens = UserTokenService(session, settings)
 
-    async def prepare_link(self, email: str, *, job_id: str) -> OutgoingLink | None:
+    async def prepare_link(
+        self, session: WriteSession, email: str, *, job_id: str
+    ) -> OutgoingLink | None:
         """The reset email for `email` if an active account uses it; otherwise None."""
-        user = await self.users.get_by_email(email)
+        user = await UserRepository(session).get_by_email(email)
         if user is None or not user.is_active:
             return None
-        return await self.user_tokens.prepare_link(
+        return await UserTokenService(session, self.settings).prepare_link(
             user,
             TokenPurpose.PASSWORD_RESET,
             job_id=job_id,

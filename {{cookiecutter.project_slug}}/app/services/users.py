@@ -2,12 +2,11 @@
 
 import uuid
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from app.core.config import Settings
 from app.core.exceptions import ConflictError, NotFoundError
 from app.core.security import hash_password
-from app.models.users import Role, User
+from app.db.session import ReadSession, WriteSession
+from app.models.users import Principal, Role, User
 from app.repositories.base import ResultPage
 from app.repositories.refresh_tokens import RefreshTokenRepository
 from app.repositories.users import UserRepository
@@ -16,13 +15,11 @@ from app.services.auth import end_all_sessions
 
 
 class UserService:
-    def __init__(self, session: AsyncSession, settings: Settings) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.users = UserRepository(session)
-        self.tokens = RefreshTokenRepository(session)
 
-    async def list(self, params: UserListParams) -> ResultPage[User]:
-        return await self.users.search(
+    async def list(self, session: ReadSession, params: UserListParams) -> ResultPage[User]:
+        return await UserRepository(session).search(
             email_contains=params.email,
             role=params.role,
             is_active=params.is_active,
@@ -31,14 +28,17 @@ class UserService:
             offset=params.offset,
         )
 
-    async def get(self, user_id: uuid.UUID) -> User:
-        user = await self.users.get(user_id)
+    async def get(self, session: ReadSession, user_id: uuid.UUID) -> User:
+        user = await UserRepository(session).get(user_id)
         if user is None:
             raise NotFoundError("User not found")
         return user
 
-    async def update(self, user_id: uuid.UUID, data: UserUpdateAdmin, *, actor: User) -> User:
-        user = await self.get(user_id)
+    async def update(
+        self, session: WriteSession, user_id: uuid.UUID, data: UserUpdateAdmin, *, actor: Principal
+    ) -> User:
+        users = UserRepository(session)
+        user = await self.get(session, user_id)
         changes = data.changes()
         if user.id == actor.id and (
             changes.get("role", Role.ADMIN) != Role.ADMIN or changes.get("is_active") is False
@@ -47,25 +47,28 @@ class UserService:
                 "Admins cannot demote or deactivate themselves", code="SELF_LOCKOUT"
             )
         if "email" in changes:
-            await ensure_email_free(self.users, changes["email"], user)
+            await ensure_email_free(users, changes["email"], user)
         if changes.get("is_active") is False:
             # Reactivating later must not bring old tokens back to life.
-            await end_all_sessions(user, self.users, self.tokens)
-        return await self.users.update(user, **changes)
+            await end_all_sessions(user, users, RefreshTokenRepository(session))
+        return await users.update(user, **changes)
 
-    async def delete(self, user_id: uuid.UUID, *, actor: User) -> None:
-        user = await self.get(user_id)
+    async def delete(self, session: WriteSession, user_id: uuid.UUID, *, actor: Principal) -> None:
+        user = await self.get(session, user_id)
         if user.id == actor.id:
             raise ConflictError("Admins cannot delete themselves", code="SELF_LOCKOUT")
-        await self.users.delete(user)
+        await UserRepository(session).delete(user)
 
-    async def ensure_superuser(self, email: str, password: str) -> tuple[User, bool]:
+    async def ensure_superuser(
+        self, session: WriteSession, email: str, password: str
+    ) -> tuple[User, bool]:
         """Creates the admin if missing; returns (user, created). Running it twice is harmless."""
-        existing = await self.users.get_by_email(email)
+        users = UserRepository(session)
+        existing = await users.get_by_email(email)
         if existing is not None:
             return existing, False
         hashed = await hash_password(password, self.settings)  # a CLI command: no pool to share
-        user = await self.users.create(
+        user = await users.create(
             email=email, hashed_password=hashed, role=Role.ADMIN, is_verified=True
         )
         return user, True

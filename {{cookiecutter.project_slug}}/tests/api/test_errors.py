@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
-from app.api.deps import SessionDep
+from app.api.deps import WriteSessionDep
 from app.models.refresh_tokens import RefreshToken
 from app.models.users import User
 from tests.conftest import PASSWORD, assert_error
@@ -238,12 +238,12 @@ async def test_database_unique_violation_is_409_and_foreign_key_violation_is_400
 ) -> None:
     app = app_factory()
 
-    async def duplicate(session: SessionDep) -> None:
+    async def duplicate(session: WriteSessionDep) -> None:
         for _ in range(2):
             session.add(User(email="twin@example.com", hashed_password="x"))
             await session.flush()
 
-    async def orphan(session: SessionDep) -> None:
+    async def orphan(session: WriteSessionDep) -> None:
         session.add(
             RefreshToken(
                 id=uuid.uuid4(),

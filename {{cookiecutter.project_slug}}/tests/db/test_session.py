@@ -1,15 +1,19 @@
-"""Sessions per request: safe methods read through a session that refuses every write."""
+"""Read and write sessions: an endpoint names the one it needs; a read session refuses writes."""
 
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+{%- if cookiecutter.database == "postgresql" %}
+from datetime import datetime
+{%- endif %}
 
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
-from app.api.deps import SessionDep
-from app.db.session import Database, ReadOnlySession, WriteInReadRequestError
+from app.api.deps import ReadSessionDep, WriteSessionDep
+from app.core.config import Settings
+from app.db.session import Database, ReadOnlySession, WriteInReadSessionError, create_database
 from app.models.users import User
 from tests.conftest import PASSWORD, assert_error
 
@@ -20,16 +24,24 @@ def database(app: FastAPI) -> Database:
     return db
 
 
+@pytest.fixture
+async def production_database(settings: Settings) -> AsyncIterator[Database]:
+    """The database as the served app builds it: its own pool, outside the test transaction."""
+    database = create_database(settings)
+    yield database
+    await database.engine.dispose()
+
+
 async def test_read_session_refuses_to_flush_a_new_row(database: Database) -> None:
     async with database.reads() as session:
         session.add(User(email="sneaky@example.com", hashed_password=PASSWORD))
-        with pytest.raises(WriteInReadRequestError):
+        with pytest.raises(WriteInReadSessionError):
             await session.flush()
 
 
 async def test_read_session_refuses_a_bulk_update(database: Database) -> None:
     async with database.reads() as session:
-        with pytest.raises(WriteInReadRequestError):
+        with pytest.raises(WriteInReadSessionError):
             await session.execute(update(User).values(full_name="everyone"))
 
 
@@ -38,30 +50,72 @@ async def test_read_session_still_reads(database: Database, user: User) -> None:
         assert await session.scalar(select(func.count()).select_from(User)) == 1
 
 
-@pytest.mark.parametrize(
-    ("method", "read_only"), [("GET", True), ("OPTIONS", True), ("POST", False), ("PATCH", False)]
-)
-async def test_safe_methods_get_the_read_only_session(
-    app_factory: Callable[..., FastAPI], method: str, read_only: bool
+async def test_production_read_session_runs_a_textual_select(
+    production_database: Database,
+) -> None:
+    count = text("SELECT count(*) FROM users WHERE email = :email")
+    async with production_database.reads() as session:
+        assert await session.scalar(count, {"email": "nobody@example.com"}) == 0
+
+
+async def test_production_read_session_refuses_a_textual_write_and_writes_nothing(
+    production_database: Database,
+) -> None:
+    email = f"text-write-{uuid.uuid4().hex[:8]}@example.com"
+    insert = text(
+        "INSERT INTO users (id, email, hashed_password, full_name, role, is_active,"
+        " is_verified, token_version, created_at, updated_at)"
+        " VALUES (:id, :email, 'x', '', 'user', true, false, 0, CURRENT_TIMESTAMP,"
+        " CURRENT_TIMESTAMP)"
+    )
+    async with production_database.reads() as session:
+        with pytest.raises(WriteInReadSessionError):
+            await session.execute(insert, {"id": uuid.uuid4(), "email": email})
+    async with production_database.reads() as session:
+        assert await session.scalar(select(User.id).where(User.email == email)) is None
+{%- if cookiecutter.database == "postgresql" %}
+
+
+async def test_production_reads_run_each_statement_on_its_own_and_writes_in_one_transaction(
+    production_database: Database,
+) -> None:
+    """Reads skip BEGIN/COMMIT (each statement is its own transaction); writes share one."""
+    now = text("SELECT transaction_timestamp()")
+    async with production_database.reads() as session:
+        read_times: list[datetime | None] = [await session.scalar(now) for _ in range(2)]
+    async with production_database.transaction() as session:
+        write_times: list[datetime | None] = [await session.scalar(now) for _ in range(2)]
+    assert read_times[0] != read_times[1]
+    assert write_times[0] == write_times[1]
+{%- endif %}
+
+
+@pytest.mark.parametrize(("dependency", "read_only"), [("read", True), ("write", False)])
+async def test_an_endpoint_gets_the_session_it_names(
+    app_factory: Callable[..., FastAPI], dependency: str, read_only: bool
 ) -> None:
     app = app_factory()
 
-    async def which_session(session: SessionDep) -> bool:
+    async def reads(session: ReadSessionDep) -> bool:
         return isinstance(session.sync_session, ReadOnlySession)
 
-    app.add_api_route("/which-session", which_session, methods=[method])
+    async def writes(session: WriteSessionDep) -> bool:
+        return isinstance(session.sync_session, ReadOnlySession)
+
+    # The method does not choose: a POST that only reads may take a read session too.
+    app.add_api_route("/which-session", reads if dependency == "read" else writes, methods=["POST"])
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
-        response = await client.request(method, "/which-session")
+        response = await client.post("/which-session")
     assert response.json() is read_only
 
 
-async def test_a_get_route_that_writes_fails_loudly_and_writes_nothing(
+async def test_an_endpoint_that_writes_through_a_read_session_fails_loudly_and_writes_nothing(
     app_factory: Callable[..., FastAPI], user: User
 ) -> None:
     app = app_factory()
-    email = f"written-by-get-{uuid.uuid4().hex[:8]}@example.com"
+    email = f"written-by-reader-{uuid.uuid4().hex[:8]}@example.com"
 
-    async def careless_read(session: SessionDep) -> None:
+    async def careless_read(session: ReadSessionDep) -> None:
         session.add(User(email=email, hashed_password=PASSWORD))
         await session.flush()
 

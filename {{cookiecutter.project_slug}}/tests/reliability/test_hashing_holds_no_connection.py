@@ -70,8 +70,8 @@ async def reset_password(client: AsyncClient, app: FastAPI) -> None:
     email = new_email()
     await register_and_login(client, email)
     async with app.state.db.transaction() as session:
-        resets = PasswordResetService(session, app.state.settings)
-        link = await resets.prepare_link(email, job_id=uuid.uuid4().hex)
+        resets = PasswordResetService(app.state.settings)
+        link = await resets.prepare_link(session, email, job_id=uuid.uuid4().hex)
     assert link is not None
     token = re.search(r"token=([\w-]+)", link.email.text)
     assert token is not None

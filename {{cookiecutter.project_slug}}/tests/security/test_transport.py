@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
 
-from app.api.deps import SessionDep
+from app.api.deps import ReadSessionDep
 from tests.security.attacks import assert_refused
 from tests.urls import API_PREFIX, ME
 
@@ -70,7 +70,7 @@ async def test_database_error_never_leaks_sql_or_a_trace_even_with_debug(
 ) -> None:
     app = app_factory(debug=True)
 
-    async def broken(session: SessionDep) -> None:
+    async def broken(session: ReadSessionDep) -> None:
         await session.execute(text("SELECT no_such_column FROM users WHERE email = 'probe'"))
 
     app.add_api_route(f"{API_PREFIX}/broken", broken)

@@ -13,9 +13,9 @@ from tests.conftest import PASSWORD
 
 
 async def test_ensure_superuser_is_idempotent(session: AsyncSession, settings: Settings) -> None:
-    users = UserService(session, settings)
-    first, created = await users.ensure_superuser("root@example.com", PASSWORD)
-    again, created_again = await users.ensure_superuser("root@example.com", PASSWORD)
+    users = UserService(settings)
+    first, created = await users.ensure_superuser(session, "root@example.com", PASSWORD)
+    again, created_again = await users.ensure_superuser(session, "root@example.com", PASSWORD)
     assert created
     assert not created_again
     assert first.id == again.id
@@ -28,9 +28,9 @@ async def test_password_change_needs_the_current_password(
     accounts = AccountService(database, settings)
     with pytest.raises(BadRequestError):
         await accounts.update_me(
-            user, UserUpdateMe(password="new password 1", current_password="not it")
+            user.principal, UserUpdateMe(password="new password 1", current_password="not it")
         )
     changed = await accounts.update_me(
-        user, UserUpdateMe(password="new password 1", current_password=PASSWORD)
+        user.principal, UserUpdateMe(password="new password 1", current_password=PASSWORD)
     )
     assert await verify_password("new password 1", changed.hashed_password, settings)

@@ -8,6 +8,7 @@ from app.api.deps import (
     EmailVerificationServiceDep,
     LoginFormDep,
     SignedInUser,
+    WriteSessionDep,
 )
 from app.api.rate_limit import auth_rate_limit
 from app.http.responses import error_responses
@@ -101,10 +102,10 @@ async def confirm_password_reset(data: PasswordResetConfirm, accounts: AccountSe
     responses=error_responses(400, 422, 429),
 )
 async def verify_email(
-    data: VerifyEmailRequest, verifications: EmailVerificationServiceDep
+    data: VerifyEmailRequest, session: WriteSessionDep, verifications: EmailVerificationServiceDep
 ) -> None:
     """Confirm the account's email address with a mailed token."""
-    await verifications.verify(data.token)
+    await verifications.verify(session, data.token)
 
 
 @router.post(

@@ -3,7 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.api.deps import CurrentUser, ItemServiceDep
+from app.api.deps import CurrentUser, ItemServiceDep, ReadSessionDep, WriteSessionDep
 from app.http.responses import error_responses
 from app.schemas.items import ItemCreate, ItemListParams, ItemRead, ItemUpdate
 from app.schemas.pagination import Page
@@ -12,31 +12,42 @@ router = APIRouter(prefix="/items", tags=["items"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(401, 422, 429))
-async def create_item(data: ItemCreate, user: CurrentUser, items: ItemServiceDep) -> ItemRead:
+async def create_item(
+    data: ItemCreate, user: CurrentUser, session: WriteSessionDep, items: ItemServiceDep
+) -> ItemRead:
     """Create an item owned by the current user."""
-    return ItemRead.model_validate(await items.create(user, data))
+    return ItemRead.model_validate(await items.create(session, user, data))
 
 
 @router.get("", responses=error_responses(401, 422, 429))
 async def list_items(
-    params: Annotated[ItemListParams, Query()], user: CurrentUser, items: ItemServiceDep
+    params: Annotated[ItemListParams, Query()],
+    user: CurrentUser,
+    session: ReadSessionDep,
+    items: ItemServiceDep,
 ) -> Page[ItemRead]:
     """List your items (admins see every item), filtered by title and sorted."""
-    return Page[ItemRead].model_validate(await items.list(user, params))
+    return Page[ItemRead].model_validate(await items.list(session, user, params))
 
 
 @router.get("/{item_id}", responses=error_responses(401, 404, 422, 429))
-async def read_item(item_id: uuid.UUID, user: CurrentUser, items: ItemServiceDep) -> ItemRead:
+async def read_item(
+    item_id: uuid.UUID, user: CurrentUser, session: ReadSessionDep, items: ItemServiceDep
+) -> ItemRead:
     """Return one of your items."""
-    return ItemRead.model_validate(await items.get(user, item_id))
+    return ItemRead.model_validate(await items.get(session, user, item_id))
 
 
 @router.patch("/{item_id}", responses=error_responses(401, 404, 422, 429))
 async def update_item(
-    item_id: uuid.UUID, data: ItemUpdate, user: CurrentUser, items: ItemServiceDep
+    item_id: uuid.UUID,
+    data: ItemUpdate,
+    user: CurrentUser,
+    session: WriteSessionDep,
+    items: ItemServiceDep,
 ) -> ItemRead:
     """Change the title or description of one of your items."""
-    return ItemRead.model_validate(await items.update(user, item_id, data))
+    return ItemRead.model_validate(await items.update(session, user, item_id, data))
 
 
 @router.delete(
@@ -44,6 +55,8 @@ async def update_item(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(401, 404, 422, 429),
 )
-async def delete_item(item_id: uuid.UUID, user: CurrentUser, items: ItemServiceDep) -> None:
+async def delete_item(
+    item_id: uuid.UUID, user: CurrentUser, session: WriteSessionDep, items: ItemServiceDep
+) -> None:
     """Delete one of your items."""
-    await items.delete(user, item_id)
+    await items.delete(session, user, item_id)

@@ -3,7 +3,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.api.deps import AccountServiceDep, AdminUser, CurrentUser, UserServiceDep
+from app.api.deps import (
+    AccountServiceDep,
+    AdminUser,
+    CurrentUser,
+    ReadSessionDep,
+    UserServiceDep,
+    WriteSessionDep,
+)
 from app.http.responses import error_responses
 from app.schemas.pagination import Page
 from app.schemas.users import UserListParams, UserRead, UserUpdateAdmin, UserUpdateMe
@@ -12,9 +19,9 @@ router = APIRouter(prefix="/users", tags=["users"])
 
 
 @router.get("/me", responses=error_responses(401, 429))
-async def read_me(user: CurrentUser) -> UserRead:
+async def read_me(user: CurrentUser, session: ReadSessionDep, users: UserServiceDep) -> UserRead:
     """Return the current user."""
-    return UserRead.model_validate(user)
+    return UserRead.model_validate(await users.get(session, user.id))
 
 
 @router.patch("/me", responses=error_responses(400, 401, 409, 422, 429))
@@ -25,24 +32,33 @@ async def update_me(data: UserUpdateMe, user: CurrentUser, accounts: AccountServ
 
 @router.get("", responses=error_responses(401, 403, 422, 429))
 async def list_users(
-    params: Annotated[UserListParams, Query()], _: AdminUser, users: UserServiceDep
+    params: Annotated[UserListParams, Query()],
+    _: AdminUser,
+    session: ReadSessionDep,
+    users: UserServiceDep,
 ) -> Page[UserRead]:
     """List users, filtered and sorted (admins only)."""
-    return Page[UserRead].model_validate(await users.list(params))
+    return Page[UserRead].model_validate(await users.list(session, params))
 
 
 @router.get("/{user_id}", responses=error_responses(401, 403, 404, 422, 429))
-async def read_user(user_id: uuid.UUID, _: AdminUser, users: UserServiceDep) -> UserRead:
+async def read_user(
+    user_id: uuid.UUID, _: AdminUser, session: ReadSessionDep, users: UserServiceDep
+) -> UserRead:
     """Return one user (admins only)."""
-    return UserRead.model_validate(await users.get(user_id))
+    return UserRead.model_validate(await users.get(session, user_id))
 
 
 @router.patch("/{user_id}", responses=error_responses(401, 403, 404, 409, 422, 429))
 async def update_user(
-    user_id: uuid.UUID, data: UserUpdateAdmin, admin: AdminUser, users: UserServiceDep
+    user_id: uuid.UUID,
+    data: UserUpdateAdmin,
+    admin: AdminUser,
+    session: WriteSessionDep,
+    users: UserServiceDep,
 ) -> UserRead:
     """Change any user, including role and active flag (admins only)."""
-    return UserRead.model_validate(await users.update(user_id, data, actor=admin))
+    return UserRead.model_validate(await users.update(session, user_id, data, actor=admin))
 
 
 @router.delete(
@@ -50,6 +66,8 @@ async def update_user(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(401, 403, 404, 409, 422, 429),
 )
-async def delete_user(user_id: uuid.UUID, admin: AdminUser, users: UserServiceDep) -> None:
+async def delete_user(
+    user_id: uuid.UUID, admin: AdminUser, session: WriteSessionDep, users: UserServiceDep
+) -> None:
     """Delete a user and everything they own (admins only)."""
-    await users.delete(user_id, actor=admin)
+    await users.delete(session, user_id, actor=admin)
