@@ -59,4 +59,4 @@ def build_broker(settings: Settings) -> RedisStreamBroker:
 
 
 broker = build_broker(settings_or_exit())
-taskiq_fastapi.init(broker, "app.server:app")
+taskiq_fastapi.init(broker, "app.main:create_app")  # the worker builds the app it serves jobs for
