@@ -23,6 +23,10 @@ class UserRepository(Repository[User]):
         row = (await self.session.execute(select(*PRINCIPAL_COLUMNS).where(User.id == id_))).first()
         return Principal(*row) if row is not None else None
 
+    async def get_for_update(self, id_: uuid.UUID) -> User | None:
+        """The user, its row locked until the transaction ends: see end_all_sessions."""
+        return await self.session.get(User, id_, with_for_update=True, populate_existing=True)
+
     async def get_by_email(self, email: str) -> User | None:
         return await self.get_by(User.email == email)
 

@@ -32,7 +32,7 @@ class AccountService:
             changes["hashed_password"] = await hash_password(changes.pop("password"), self.settings)
         async with self.database.transaction() as session:
             users = UserRepository(session)
-            user = await users.get(signed_in.id)
+            user = await users.get_for_update(signed_in.id)
             # Signed out (or password changed) since this request was authenticated or checked.
             if user is None or user.token_version != signed_in.token_version:
                 raise UnauthorizedError()

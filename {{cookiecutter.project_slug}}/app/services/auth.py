@@ -8,8 +8,6 @@ it waits for a hashing slot: read, release, hash, then write.
 import logging
 import uuid
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from app.core.clock import utcnow
 from app.core.config import Settings
 from app.core.exceptions import ConflictError, UnauthorizedError
@@ -22,7 +20,7 @@ from app.core.security import (
     hashing_admission,
     verify_password,
 )
-from app.db.session import Database
+from app.db.session import Database, WriteSession
 from app.models.refresh_tokens import RefreshToken
 from app.models.users import Principal, User
 from app.observability.metrics import LOGIN_FAILURES
@@ -41,7 +39,14 @@ EMAIL_TAKEN = "An account with this email already exists"
 async def end_all_sessions(
     user: User, users: UserRepository, tokens: RefreshTokenRepository
 ) -> None:
-    """Revokes every refresh token and, by bumping the version, every access token of `user`."""
+    """Revokes every refresh token and, by bumping the version, every access token of `user`.
+
+    `user` must have been read with `get_for_update`: every transaction that issues or revokes a
+    user's tokens takes that row lock first, so a refresh in flight either commits before this
+    revocation starts (and its new row is revoked with the rest) or waits and finds its token
+    revoked. Without the lock, this UPDATE cannot see a row a refresh inserted but has not yet
+    committed, and that token would outlive the revocation.
+    """
     await tokens.revoke_all_for_user(user.id)
     await users.update(user, token_version=user.token_version + 1)
 
@@ -76,7 +81,7 @@ class AuthService:
             raise UnauthorizedError(BAD_CREDENTIALS)
         async with self.database.transaction() as session:
             # The password was checked against the row as read; refuse if it changed since.
-            current = await UserRepository(session).get(user.id)
+            current = await UserRepository(session).get_for_update(user.id)
             if current is None or not _unchanged(current, user):
                 LOGIN_FAILURES.inc()
                 raise UnauthorizedError(BAD_CREDENTIALS)
@@ -85,9 +90,8 @@ class AuthService:
     async def refresh(self, refresh_token: str) -> TokenPair:
         """Rotates a refresh token. Presenting a rotated one again revokes its whole family."""
         async with self.database.transaction() as session:
-            record = await self._valid_record(session, refresh_token)
-            user = await UserRepository(session).get(record.user_id)
-            if user is None or not user.is_active:
+            user, record = await self._valid_record(session, refresh_token)
+            if not user.is_active:
                 raise UnauthorizedError(BAD_REFRESH_TOKEN)
             record.revoked_at = utcnow()
             return await self._issue_pair(session, user, family_id=record.family_id)
@@ -114,29 +118,35 @@ class AuthService:
 
     async def logout(self, refresh_token: str) -> None:
         async with self.database.transaction() as session:
-            record = await self._valid_record(session, refresh_token)
+            _, record = await self._valid_record(session, refresh_token)
             await RefreshTokenRepository(session).revoke_family(record.family_id)
 
     async def logout_everywhere(self, signed_in: Principal) -> None:
         async with self.database.transaction() as session:
             users = UserRepository(session)
-            user = await users.get(signed_in.id)
+            user = await users.get_for_update(signed_in.id)
             if user is not None:
                 await end_all_sessions(user, users, RefreshTokenRepository(session))
 
-    async def _valid_record(self, session: AsyncSession, refresh_token: str) -> RefreshToken:
+    async def _valid_record(
+        self, session: WriteSession, refresh_token: str
+    ) -> tuple[User, RefreshToken]:
+        """The token's user (row locked: see end_all_sessions) and its unrevoked record."""
         try:
             claims = decode_token(refresh_token, "refresh", self.settings)
-        except InvalidTokenError as exc:
+            user_id, token_id = uuid.UUID(claims.subject), uuid.UUID(claims.token_id)
+        except (InvalidTokenError, ValueError) as exc:
             logger.info("Refused refresh token: %s", exc)
             raise UnauthorizedError(BAD_REFRESH_TOKEN) from exc
-        try:
-            token_id = uuid.UUID(claims.token_id)
-        except ValueError as exc:
-            raise UnauthorizedError(BAD_REFRESH_TOKEN) from exc
+        user = await UserRepository(session).get_for_update(user_id)
         tokens = RefreshTokenRepository(session)
         record = await tokens.get_for_update(token_id)
-        if record is None or record.token_hash != hash_token(refresh_token):
+        if (
+            user is None
+            or record is None
+            or record.user_id != user.id
+            or record.token_hash != hash_token(refresh_token)
+        ):
             raise UnauthorizedError(BAD_REFRESH_TOKEN)
         if record.revoked_at is not None:
             logger.warning("Refresh token reuse detected; revoking family %s", record.family_id)
@@ -144,10 +154,10 @@ class AuthService:
             # The request fails, but the revocation must survive the rollback that failure causes.
             await session.commit()
             raise UnauthorizedError(BAD_REFRESH_TOKEN)
-        return record
+        return user, record
 
     async def _issue_pair(
-        self, session: AsyncSession, user: User, *, family_id: uuid.UUID
+        self, session: WriteSession, user: User, *, family_id: uuid.UUID
     ) -> TokenPair:
         access = create_token(str(user.id), "access", self.settings, version=user.token_version)
         refresh = create_token(str(user.id), "refresh", self.settings, family_id=str(family_id))

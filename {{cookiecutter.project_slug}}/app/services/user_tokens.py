@@ -89,7 +89,7 @@ class UserTokenService:
         record = await self.tokens.get_by_hash(hash_token(token), purpose, for_update=True)
         if record is None or record.used_at is not None or record.expires_at <= utcnow():
             raise invalid_token()
-        user = await self.users.get(record.user_id)
+        user = await self.users.get_for_update(record.user_id)
         if user is None or not user.is_active:
             raise invalid_token()
         await self.tokens.update(record, used_at=utcnow())

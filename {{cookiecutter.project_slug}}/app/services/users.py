@@ -38,7 +38,9 @@ class UserService:
         self, session: WriteSession, user_id: uuid.UUID, data: UserUpdateAdmin, *, actor: Principal
     ) -> User:
         users = UserRepository(session)
-        user = await self.get(session, user_id)
+        user = await users.get_for_update(user_id)
+        if user is None:
+            raise NotFoundError("User not found")
         changes = data.changes()
         if user.id == actor.id and (
             changes.get("role", Role.ADMIN) != Role.ADMIN or changes.get("is_active") is False

@@ -3,10 +3,12 @@ test transaction, because what they check (outages, races, several processes) sp
 """
 
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from app.core.config import Settings
 from app.main import create_app
+from app.services.password_reset import PasswordResetService
 from tests.conftest import PASSWORD, PROJECT_ROOT, reset_database
 from tests.settings import as_environment, make_test_settings
 from tests.urls import LOGIN, REGISTER
@@ -54,6 +57,14 @@ async def live_client(reliability_settings: Settings) -> AsyncIterator[AsyncClie
         yield client
 
 
+@pytest.fixture
+async def live_app(reliability_settings: Settings) -> AsyncIterator[FastAPI]:
+    """The real app with its real Database, for tests that also reach into its state."""
+    app = create_app(reliability_settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
 def _client(app: FastAPI) -> AsyncClient:
     return AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver")
 
@@ -66,6 +77,17 @@ async def register_and_login(client: AsyncClient, email: str) -> dict[str, str]:
     assert login.status_code == 200, login.text
     tokens: dict[str, str] = login.json()
     return tokens
+
+
+async def reset_token(app: FastAPI, email: str) -> str:
+    """A password-reset token for `email`, as the emailed link would carry it."""
+    async with app.state.db.transaction() as session:
+        resets = PasswordResetService(app.state.settings)
+        link = await resets.prepare_link(session, email, job_id=uuid.uuid4().hex)
+    assert link is not None
+    found = re.search(r"token=([\w-]+)", link.email.text)
+    assert found is not None
+    return found.group(1)
 
 
 @dataclass(frozen=True)

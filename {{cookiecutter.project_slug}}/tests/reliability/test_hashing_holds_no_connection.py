@@ -1,9 +1,8 @@
 """bcrypt never runs while the request holds a pooled connection: every flow that hashes reads,
 releases, hashes, then writes (a slow step inside a transaction holds its connection throughout)."""
 
-import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -12,21 +11,12 @@ from httpx import AsyncClient
 
 from app.core.config import Settings
 from app.core.security import HashingAdmission
-from app.main import create_app
-from app.services.password_reset import PasswordResetService
 from tests.conftest import PASSWORD
-from tests.reliability.conftest import _client, register_and_login
+from tests.reliability.conftest import _client, register_and_login, reset_token
 from tests.urls import LOGIN, ME, REGISTER, url_for
 
 NEW_PASSWORD = "a brand new passphrase"
 Flow = Callable[[AsyncClient, FastAPI], Awaitable[None]]
-
-
-@pytest.fixture
-async def live_app(reliability_settings: Settings) -> AsyncIterator[FastAPI]:
-    app = create_app(reliability_settings)
-    async with app.router.lifespan_context(app):
-        yield app
 
 
 @pytest.fixture
@@ -69,13 +59,7 @@ async def change_password(client: AsyncClient, _: FastAPI) -> None:
 async def reset_password(client: AsyncClient, app: FastAPI) -> None:
     email = new_email()
     await register_and_login(client, email)
-    async with app.state.db.transaction() as session:
-        resets = PasswordResetService(app.state.settings)
-        link = await resets.prepare_link(session, email, job_id=uuid.uuid4().hex)
-    assert link is not None
-    token = re.search(r"token=([\w-]+)", link.email.text)
-    assert token is not None
-    body = {"token": token.group(1), "new_password": NEW_PASSWORD}
+    body = {"token": await reset_token(app, email), "new_password": NEW_PASSWORD}
     confirm = await client.post(url_for("confirm_password_reset"), json=body)
     assert confirm.status_code == 204, confirm.text
 
