@@ -65,7 +65,8 @@ class Settings(BaseSettings):
     # A request waits this long for a free connection, then gets 503 (never an endless hang).
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
 
-    secret_key: str = "dev-secret-change-me"
+    # Hidden from repr() and dumps; .get_secret_value() where the key itself is needed.
+    secret_key: SecretStr = SecretStr("dev-secret-change-me")
     # Shared-secret algorithms only: the key is SECRET_KEY, so RS*/ES*/none make no sense here.
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     jwt_issuer: str = "{{ cookiecutter.project_slug }}"
@@ -179,8 +180,8 @@ class Settings(BaseSettings):
     def _refuse_unsafe_production(self) -> Self:
         if self.environment != Environment.PRODUCTION:
             return self
-        weak = self.secret_key.lower() in KNOWN_WEAK_SECRETS
-        if weak or len(self.secret_key) < MIN_SECRET_LENGTH:
+        secret = self.secret_key.get_secret_value()
+        if secret.lower() in KNOWN_WEAK_SECRETS or len(secret) < MIN_SECRET_LENGTH:
             raise ValueError(
                 f"SECRET_KEY must be a random value of at least {MIN_SECRET_LENGTH} characters in production"
             )

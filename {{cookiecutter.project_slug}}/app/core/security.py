@@ -205,7 +205,9 @@ def create_token(
         payload["fam"] = family_id
     if claims.version is not None:
         payload["ver"] = claims.version
-    token = jwt.encode(payload, settings.secret_key, algorithm=settings.jwt_algorithm)
+    token = jwt.encode(
+        payload, settings.secret_key.get_secret_value(), algorithm=settings.jwt_algorithm
+    )
     return IssuedToken(token=token, claims=claims)
 
 
@@ -216,7 +218,7 @@ def decode_token(token: str, expected_type: TokenType, settings: Settings) -> To
     claims = _verified_claims(
         token,
         expected_type,
-        settings.secret_key,
+        settings.secret_key.get_secret_value(),
         settings.jwt_algorithm,
         settings.jwt_audience,
         settings.jwt_issuer,
