@@ -178,7 +178,7 @@ def create_token(
     family_id: str | None = None,
     version: int = 0,
 ) -> IssuedToken:
-    now = datetime.now(UTC)
+    now = utcnow()
     lifetime = (
         timedelta(minutes=settings.access_token_expire_minutes)
         if token_type == "access"
