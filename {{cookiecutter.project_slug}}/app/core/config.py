@@ -52,10 +52,10 @@ class Settings(BaseSettings):
     # TLS to PostgreSQL, stated explicitly (asyncpg otherwise tries TLS, then falls back to
     # plain text). Empty: verify-full in production, disable elsewhere. See SECURITY.md.
     db_ssl: Literal["", "disable", "require", "verify-ca", "verify-full"] = ""
-    # Off by default: on asyncpg a pre-ping is BEGIN + ";" + ROLLBACK, three round trips per
-    # checkout, which doubled the cost of a GET /users/me when measured. Without it, a database
-    # restart fails one request per process with 503 (Retry-After), after which SQLAlchemy
-    # discards the whole stale pool; recycling keeps connections younger than server idle limits.
+    # Off by default: on asyncpg a pre-ping adds round trips to every checkout (PERFORMANCE.md).
+    # Without it, a database restart fails one request per process with 503 (Retry-After), after
+    # which SQLAlchemy discards the whole stale pool; recycling keeps connections younger than
+    # server idle limits.
     db_pool_pre_ping: bool = False
     db_pool_recycle_seconds: int = Field(default=1800, ge=-1)
     # A cut or hung database must fail requests within bounded time, never hang them.

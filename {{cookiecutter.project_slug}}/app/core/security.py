@@ -69,9 +69,8 @@ def _dummy_hash(rounds: int) -> str:
 
 @lru_cache(maxsize=4)
 def _verification_key(secret: str, algorithm: str) -> Any:
-    """The HMAC key object, built once: given the bare secret, jose rebuilds it on every decode
-    (a measurable share of each authenticated request). Tokens naming another algorithm are
-    still refused by `algorithms=[...]`."""
+    """The HMAC key object, built once: given the bare secret, jose rebuilds it on every decode.
+    Tokens naming another algorithm are still refused by `algorithms=[...]`."""
     return jwk.construct(secret, algorithm)
 
 

@@ -2,7 +2,7 @@
 
 Writes get one transaction, committed before the response. Safe-method requests (GET, HEAD,
 OPTIONS) read through a session that refuses to write and, on PostgreSQL, runs without
-BEGIN/COMMIT: a read needs one round trip, not three.
+BEGIN/COMMIT, which would cost a round trip each (PERFORMANCE.md).
 """
 
 from collections.abc import AsyncIterator
