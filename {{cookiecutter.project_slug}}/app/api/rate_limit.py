@@ -33,6 +33,7 @@ from limits.aio.strategies import FixedWindowRateLimiter
 from limits.storage import storage_from_string
 from slowapi.util import get_remote_address
 
+from app.core.clock import utcnow
 from app.core.config import Settings
 from app.core.exceptions import RateLimitedError
 from app.observability.metrics import (
@@ -177,7 +178,7 @@ async def _count(
     }
     refused = [count for count in counts if not count.allowed]
     if refused:
-        retry_after = max(1, *(int(count.reset_at - time.time()) for count in refused))
+        retry_after = max(1, *(int(count.reset_at - utcnow().timestamp()) for count in refused))
         RATE_LIMIT_REJECTIONS.labels(setting.removeprefix("rate_limit_")).inc()
         raise RateLimitedError(headers={**headers, "Retry-After": str(retry_after)})
     response.headers.update(headers)

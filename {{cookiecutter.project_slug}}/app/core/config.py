@@ -52,10 +52,10 @@ class Settings(BaseSettings):
     # TLS to PostgreSQL, stated explicitly (asyncpg otherwise tries TLS, then falls back to
     # plain text). Empty: verify-full in production, disable elsewhere. See SECURITY.md.
     db_ssl: Literal["", "disable", "require", "verify-ca", "verify-full"] = ""
-    # Off by default: on asyncpg a pre-ping is BEGIN + ";" + ROLLBACK, three round trips per
-    # checkout, which doubled the cost of a GET /users/me when measured. Without it, a database
-    # restart fails one request per process with 503 (Retry-After), after which SQLAlchemy
-    # discards the whole stale pool; recycling keeps connections younger than server idle limits.
+    # Off by default: on asyncpg a pre-ping adds round trips to every checkout (PERFORMANCE.md).
+    # Without it, a database restart fails one request per process with 503 (Retry-After), after
+    # which SQLAlchemy discards the whole stale pool; recycling keeps connections younger than
+    # server idle limits.
     db_pool_pre_ping: bool = False
     db_pool_recycle_seconds: int = Field(default=1800, ge=-1)
     # A cut or hung database must fail requests within bounded time, never hang them.
@@ -65,7 +65,8 @@ class Settings(BaseSettings):
     # A request waits this long for a free connection, then gets 503 (never an endless hang).
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
 
-    secret_key: str = "dev-secret-change-me"
+    # Hidden from repr() and dumps; .get_secret_value() where the key itself is needed.
+    secret_key: SecretStr = SecretStr("dev-secret-change-me")
     # Shared-secret algorithms only: the key is SECRET_KEY, so RS*/ES*/none make no sense here.
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     jwt_issuer: str = "{{ cookiecutter.project_slug }}"
@@ -179,8 +180,8 @@ class Settings(BaseSettings):
     def _refuse_unsafe_production(self) -> Self:
         if self.environment != Environment.PRODUCTION:
             return self
-        weak = self.secret_key.lower() in KNOWN_WEAK_SECRETS
-        if weak or len(self.secret_key) < MIN_SECRET_LENGTH:
+        secret = self.secret_key.get_secret_value()
+        if secret.lower() in KNOWN_WEAK_SECRETS or len(secret) < MIN_SECRET_LENGTH:
             raise ValueError(
                 f"SECRET_KEY must be a random value of at least {MIN_SECRET_LENGTH} characters in production"
             )

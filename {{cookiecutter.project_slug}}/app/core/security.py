@@ -69,9 +69,8 @@ def _dummy_hash(rounds: int) -> str:
 
 @lru_cache(maxsize=4)
 def _verification_key(secret: str, algorithm: str) -> Any:
-    """The HMAC key object, built once: given the bare secret, jose rebuilds it on every decode
-    (a measurable share of each authenticated request). Tokens naming another algorithm are
-    still refused by `algorithms=[...]`."""
+    """The HMAC key object, built once: given the bare secret, jose rebuilds it on every decode.
+    Tokens naming another algorithm are still refused by `algorithms=[...]`."""
     return jwk.construct(secret, algorithm)
 
 
@@ -178,7 +177,7 @@ def create_token(
     family_id: str | None = None,
     version: int = 0,
 ) -> IssuedToken:
-    now = datetime.now(UTC)
+    now = utcnow()
     lifetime = (
         timedelta(minutes=settings.access_token_expire_minutes)
         if token_type == "access"
@@ -205,7 +204,9 @@ def create_token(
         payload["fam"] = family_id
     if claims.version is not None:
         payload["ver"] = claims.version
-    token = jwt.encode(payload, settings.secret_key, algorithm=settings.jwt_algorithm)
+    token = jwt.encode(
+        payload, settings.secret_key.get_secret_value(), algorithm=settings.jwt_algorithm
+    )
     return IssuedToken(token=token, claims=claims)
 
 
@@ -216,7 +217,7 @@ def decode_token(token: str, expected_type: TokenType, settings: Settings) -> To
     claims = _verified_claims(
         token,
         expected_type,
-        settings.secret_key,
+        settings.secret_key.get_secret_value(),
         settings.jwt_algorithm,
         settings.jwt_audience,
         settings.jwt_issuer,

@@ -3,9 +3,9 @@
 The pool's own wait (an asyncio.Queue) is not fair: a connection handed back for a request that
 has waited is taken by a request that arrived a moment later, whenever the newcomer runs before
 the woken waiter; the waiter then queues again at the back. With more requests at once than
-pooled connections, some requests lost every race: measured on a paginated list route with 32
-clients and 10 connections, p99 was 800 ms for a 48 ms median. A semaphore sized to the pool
-queues the requests in arrival order before they reach it, so the pool itself never waits.
+pooled connections, some requests lost every race and waited many times longer than the rest
+(PERFORMANCE.md has the measurements). A semaphore sized to the pool queues the requests in
+arrival order before they reach it, so the pool itself never waits.
 
 A task holds one turn at a time. A second session opened while the first is open would wait for
 a turn while holding one: under load every turn is held that way and nothing moves until the pool

@@ -2,7 +2,7 @@
 
 Two kinds of session, named by what they may do: a `WriteSession` is one transaction, committed
 if the block succeeds; a `ReadSession` refuses writes and, on PostgreSQL, runs each statement
-without BEGIN/COMMIT. Endpoints and services say in their signatures which one they need.
+without BEGIN/COMMIT (PERFORMANCE.md). Endpoints and services name the one they need.
 """
 
 from collections.abc import AsyncIterator

@@ -36,8 +36,8 @@ def _incoming_request_id(scope: Scope) -> str:
             candidate = value.decode("latin-1")
             if SAFE_REQUEST_ID.match(candidate):
                 return candidate
-    # An id needs to be unique, not unguessable: random's generator, not the OS's (os.urandom
-    # is a system call, 8% of a /health/live request under py-spy). Reseeded in forked workers.
+    # An id needs to be unique, not unguessable: random's generator, not os.urandom's system call
+    # on every request (PERFORMANCE.md). Reseeded in forked workers.
     return f"{random.getrandbits(128):032x}"
 
 
@@ -59,8 +59,8 @@ class RequestContextMiddleware:
     """Tags each request with an id, adds the security headers, logs one access line, and turns
     a crash into the envelope.
 
-    One layer does all of this (rather than one middleware each) because every layer costs a
-    coroutine and a `send` wrapper per request, which shows up in profiles under load.
+    One layer does all of this (rather than one middleware each): every layer adds a coroutine
+    and a `send` wrapper to every request.
     """
 
     def __init__(

@@ -70,8 +70,8 @@ def _redact_arg(arg: Any) -> Any:
 class AccessJsonFormatter(logging.Formatter):
     """The access line as one JSON object with the same keys as every other JSON line.
 
-    Built directly rather than by the generic JSON formatter, which costs several times more:
-    this runs once per request.
+    Built directly rather than by the generic JSON formatter: it runs on every request, so its
+    cost counts (PERFORMANCE.md).
     """
 
     def __init__(self) -> None:

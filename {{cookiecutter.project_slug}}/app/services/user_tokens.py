@@ -48,7 +48,7 @@ class UserTokenService:
         self.tokens = UserTokenRepository(session)
 
     def derive(self, purpose: TokenPurpose, job_id: str) -> str:
-        key = self.settings.secret_key.encode()
+        key = self.settings.secret_key.get_secret_value().encode()
         digest = hmac.new(key, f"{purpose.value}:{job_id}".encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 

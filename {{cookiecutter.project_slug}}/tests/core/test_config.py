@@ -45,6 +45,19 @@ def test_production_accepts_a_strong_secret() -> None:
     assert production.json_logs
 
 
+def test_the_secret_key_never_shows_in_a_repr_or_a_dump() -> None:
+    key = "a-key-that-must-never-be-printed-0123456789"
+    configured = settings(secret_key=key)
+    assert configured.secret_key.get_secret_value() == key
+    for shown in (
+        repr(configured),
+        str(configured),
+        str(configured.model_dump()),
+        configured.model_dump_json(),
+    ):
+        assert key not in shown
+
+
 def test_test_database_defaults_to_a_sibling_database() -> None:
     configured = settings(
         database_url="postgresql+asyncpg://u:p%40ss@db:5432/shop", test_database_url=""

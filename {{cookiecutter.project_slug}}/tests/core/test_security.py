@@ -83,7 +83,7 @@ def _forge(settings: Settings, **changes: object) -> str:
         "iss": settings.jwt_issuer,
         "aud": settings.jwt_audience,
     }
-    key = str(changes.pop("key", settings.secret_key))
+    key = str(changes.pop("key", settings.secret_key.get_secret_value()))
     claims.update(changes)
     claims = {name: value for name, value in claims.items() if value is not None}
     return jwt.encode(claims, key, algorithm="HS256")

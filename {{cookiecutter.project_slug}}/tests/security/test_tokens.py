@@ -17,6 +17,11 @@ HS256 = {"alg": "HS256", "typ": "JWT"}
 OTHER_KEY = "an-attacker-chosen-key-that-is-long-enough"
 
 
+def secret(settings: Settings) -> str:
+    """The service's own signing key: what a forger who stole it would sign with."""
+    return settings.secret_key.get_secret_value()
+
+
 def ago(seconds: int) -> int:
     return int((datetime.now(UTC) - timedelta(seconds=seconds)).timestamp())
 
@@ -25,7 +30,7 @@ async def test_valid_hand_made_token_is_accepted(
     client: AsyncClient, user: User, settings: Settings
 ) -> None:
     """Control case: the forger below gets everything right except what each attack changes."""
-    token = sign(HS256, access_claims(user, settings), settings.secret_key)
+    token = sign(HS256, access_claims(user, settings), secret(settings))
     response = await client.get(ME, headers=bearer(token))
     assert response.status_code == 200
     assert response.json()["id"] == str(user.id)
@@ -34,9 +39,9 @@ async def test_valid_hand_made_token_is_accepted(
 async def test_tampered_payload_with_the_old_signature_is_refused(
     client: AsyncClient, user: User, admin: User, settings: Settings
 ) -> None:
-    genuine = sign(HS256, access_claims(user, settings), settings.secret_key)
+    genuine = sign(HS256, access_claims(user, settings), secret(settings))
     head, _, signature = genuine.split(".")
-    forged_body = sign(HS256, access_claims(admin, settings), settings.secret_key).split(".")[1]
+    forged_body = sign(HS256, access_claims(admin, settings), secret(settings)).split(".")[1]
     response = await client.get(ME, headers=bearer(f"{head}.{forged_body}.{signature}"))
     assert_unauthorized(response, "Could not validate credentials")
 
@@ -57,7 +62,7 @@ async def test_hs256_token_whose_header_claims_rs256_is_refused(
     client: AsyncClient, user: User, settings: Settings
 ) -> None:
     """Algorithm confusion: the header names an algorithm the server does not accept."""
-    token = sign({"alg": "RS256", "typ": "JWT"}, access_claims(user, settings), settings.secret_key)
+    token = sign({"alg": "RS256", "typ": "JWT"}, access_claims(user, settings), secret(settings))
     assert_unauthorized(await client.get(ME, headers=bearer(token)))
 
 
@@ -77,7 +82,7 @@ async def test_token_really_signed_with_rs256_is_refused(
 async def test_token_signed_with_the_right_key_but_hs512_is_refused(
     client: AsyncClient, user: User, settings: Settings
 ) -> None:
-    token = jwt.encode(access_claims(user, settings), settings.secret_key, algorithm="HS512")
+    token = jwt.encode(access_claims(user, settings), secret(settings), algorithm="HS512")
     assert_unauthorized(await client.get(ME, headers=bearer(token)))
 
 
@@ -100,7 +105,7 @@ async def test_expired_token_is_refused(
     client: AsyncClient, user: User, settings: Settings
 ) -> None:
     claims = access_claims(user, settings, iat=ago(3600), exp=ago(60))
-    token = sign(HS256, claims, settings.secret_key)
+    token = sign(HS256, claims, secret(settings))
     assert_unauthorized(await client.get(ME, headers=bearer(token)))
 
 
@@ -110,28 +115,28 @@ async def test_token_expired_within_the_leeway_is_still_accepted(
     """Clock skew between servers must not log people out; the leeway is a setting (10 s)."""
     assert settings.jwt_leeway_seconds >= 5
     claims = access_claims(user, settings, iat=ago(900), exp=ago(2))
-    token = sign(HS256, claims, settings.secret_key)
+    token = sign(HS256, claims, secret(settings))
     assert (await client.get(ME, headers=bearer(token))).status_code == 200
 
 
 async def test_token_without_exp_is_refused(
     client: AsyncClient, user: User, settings: Settings
 ) -> None:
-    token = sign(HS256, access_claims(user, settings, exp=None), settings.secret_key)
+    token = sign(HS256, access_claims(user, settings, exp=None), secret(settings))
     assert_unauthorized(await client.get(ME, headers=bearer(token)))
 
 
 async def test_token_from_another_issuer_is_refused(
     client: AsyncClient, user: User, settings: Settings
 ) -> None:
-    token = sign(HS256, access_claims(user, settings, iss="other-service"), settings.secret_key)
+    token = sign(HS256, access_claims(user, settings, iss="other-service"), secret(settings))
     assert_unauthorized(await client.get(ME, headers=bearer(token)))
 
 
 async def test_token_for_another_audience_is_refused(
     client: AsyncClient, user: User, settings: Settings
 ) -> None:
-    token = sign(HS256, access_claims(user, settings, aud="other-api"), settings.secret_key)
+    token = sign(HS256, access_claims(user, settings, aud="other-api"), secret(settings))
     assert_unauthorized(await client.get(ME, headers=bearer(token)))
 
 
@@ -139,23 +144,21 @@ async def test_token_whose_subject_is_not_a_uuid_is_refused(
     client: AsyncClient, user: User, settings: Settings
 ) -> None:
     claims = access_claims(user, settings, sub="1 OR 1=1")
-    assert_unauthorized(
-        await client.get(ME, headers=bearer(sign(HS256, claims, settings.secret_key)))
-    )
+    assert_unauthorized(await client.get(ME, headers=bearer(sign(HS256, claims, secret(settings)))))
 
 
 async def test_token_without_version_is_refused(
     client: AsyncClient, user: User, settings: Settings
 ) -> None:
     """Every access token must carry the user's token version; one without cannot be checked."""
-    token = sign(HS256, access_claims(user, settings, ver=None), settings.secret_key)
+    token = sign(HS256, access_claims(user, settings, ver=None), secret(settings))
     assert_unauthorized(await client.get(ME, headers=bearer(token)))
 
 
 async def test_token_of_a_deleted_user_is_refused(
     client: AsyncClient, user: User, settings: Settings, session: AsyncSession
 ) -> None:
-    token = sign(HS256, access_claims(user, settings), settings.secret_key)
+    token = sign(HS256, access_claims(user, settings), secret(settings))
     await session.delete(user)
     await session.commit()
     assert_unauthorized(await client.get(ME, headers=bearer(token)))
@@ -164,7 +167,7 @@ async def test_token_of_a_deleted_user_is_refused(
 async def test_token_of_a_deactivated_user_is_refused(
     client: AsyncClient, user: User, settings: Settings, session: AsyncSession
 ) -> None:
-    token = sign(HS256, access_claims(user, settings), settings.secret_key)
+    token = sign(HS256, access_claims(user, settings), secret(settings))
     user.is_active = False
     await session.commit()
     assert_unauthorized(await client.get(ME, headers=bearer(token)))
