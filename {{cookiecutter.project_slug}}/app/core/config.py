@@ -143,6 +143,8 @@ class Settings(BaseSettings):
     frontend_url: str = "http://localhost:3000"
     password_reset_expire_minutes: int = Field(default=30, ge=5, le=24 * 60)
     email_verification_expire_hours: int = Field(default=48, ge=1, le=14 * 24)
+    # How long the old address may undo an email change (long: its owner may be away).
+    email_change_undo_expire_hours: int = Field(default=7 * 24, ge=1, le=30 * 24)
     # read_only: an unverified account signs in but may only read; full: no difference.
     unverified_user_access: Literal["read_only", "full"] = "read_only"
     # Reset and verification emails per target address, whatever client asks (on top of RATE_LIMIT_AUTH).

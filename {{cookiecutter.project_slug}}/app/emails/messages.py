@@ -47,6 +47,19 @@ def password_reset_email(settings: Settings, to: str, token: str) -> Email:
     )
 
 
+def email_change_notice(settings: Settings, to: str, token: str) -> Email:
+    return render(
+        "email_change_notice",
+        to=to,
+        subject=f"The email address of your {settings.project_name} account was changed",
+        values={
+            "project": settings.project_name,
+            "link": frontend_link(settings, "undo-email-change", token),
+            "hours": str(settings.email_change_undo_expire_hours),
+        },
+    )
+
+
 def verification_email(settings: Settings, to: str, token: str) -> Email:
     return render(
         "email_verification",

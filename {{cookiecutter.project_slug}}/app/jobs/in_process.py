@@ -14,7 +14,11 @@ from fastapi import BackgroundTasks, Request
 from app.core.config import Settings
 from app.db.session import Database
 from app.emails.sender import EmailSender
-from app.jobs.emails import send_password_reset_email, send_verification_email
+from app.jobs.emails import (
+    send_email_change_notice,
+    send_password_reset_email,
+    send_verification_email,
+)
 
 logger = logging.getLogger(__name__)
 EmailJob = Callable[..., Awaitable[None]]
@@ -45,8 +49,12 @@ class EmailJobs:
     def verification(self, email: str) -> None:
         self.background.add_task(self._run, send_verification_email, email)
 
-    async def _run(self, job: EmailJob, email: str) -> None:
-        job_id = uuid.uuid4().hex
+    def email_change_notice(self, old_email: str, job_id: str) -> None:
+        """The undo link already stored under `job_id` (AccountService.update_me)."""
+        self.background.add_task(self._run, send_email_change_notice, old_email, job_id)
+
+    async def _run(self, job: EmailJob, email: str, job_id: str | None = None) -> None:
+        job_id = job_id or uuid.uuid4().hex
         try:
             await job(
                 email, job_id, database=self.database, settings=self.settings, sender=self.sender

@@ -37,8 +37,12 @@ class EmailJobs:
     def verification(self, email: str) -> None:
         self.background.add_task(self._queue, tasks.send_verification_email, email)
 
-    async def _queue(self, task: EmailTask, email: str) -> None:
-        job_id = uuid.uuid4().hex
+    def email_change_notice(self, old_email: str, job_id: str) -> None:
+        """The undo link already stored under `job_id` (AccountService.update_me)."""
+        self.background.add_task(self._queue, tasks.send_email_change_notice, old_email, job_id)
+
+    async def _queue(self, task: EmailTask, email: str, job_id: str | None = None) -> None:
+        job_id = job_id or uuid.uuid4().hex
         try:
             kicker = task.kicker().with_labels(queue_name=self.settings.jobs_queue_name)
             # The broker's client has no read timeout (the worker's reads block on purpose): a

@@ -35,3 +35,10 @@ async def send_verification_email(email: str, job_id: str, state: AppState) -> N
     await emails.send_verification_email(
         email, job_id, database=state.db, settings=state.settings, sender=state.email
     )
+
+
+@broker.task(task_name="emails.email_change_notice", retry_on_error=True)
+async def send_email_change_notice(email: str, job_id: str, state: AppState) -> None:
+    await emails.send_email_change_notice(
+        email, job_id, database=state.db, settings=state.settings, sender=state.email
+    )

@@ -12,6 +12,8 @@ from app.db.base import Base, UTCDateTime, UUIDPrimaryKey
 class TokenPurpose(StrEnum):
     PASSWORD_RESET = "password_reset"
     EMAIL_VERIFICATION = "email_verification"
+    # Mailed to the old address when the email changes: puts it back and ends every session.
+    EMAIL_CHANGE_UNDO = "email_change_undo"
 
 
 class UserToken(UUIDPrimaryKey, Base):

@@ -57,6 +57,10 @@ class VerifyEmailRequest(InputModel):
     token: str = Field(min_length=1, max_length=MAX_TOKEN_LENGTH, repr=False)
 
 
+class UndoEmailChangeRequest(InputModel):
+    token: str = Field(min_length=1, max_length=MAX_TOKEN_LENGTH, repr=False)
+
+
 class Accepted(BaseModel):
     """The same answer whether or not an account uses the address: nothing to enumerate."""
 

@@ -49,7 +49,8 @@ class UserCreate(InputModel):
 
 
 class UserUpdateMe(PatchModel):
-    """What a user may change about themselves. A new password needs the current one."""
+    """What a user may change about themselves. A new password or email needs the current
+    password: an access token alone (perhaps a stolen one) must not take over the account."""
 
     not_nullable = frozenset({"email", "full_name", "password"})
 
@@ -60,8 +61,8 @@ class UserUpdateMe(PatchModel):
 
     @model_validator(mode="after")
     def _current_password_with_new(self) -> Self:
-        if self.password is not None and not self.current_password:
-            raise ValueError("current_password is required to set a new password")
+        if (self.password is not None or self.email is not None) and not self.current_password:
+            raise ValueError("current_password is required to change the password or email")
         return self
 
 

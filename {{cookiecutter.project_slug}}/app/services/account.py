@@ -4,10 +4,14 @@ Like registration and login, these hash passwords, so the service opens its own 
 and does the hashing between them, never while a pooled connection is held.
 """
 
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
 from app.core.config import Settings
 from app.core.exceptions import BadRequestError, UnauthorizedError
 from app.core.security import hash_password, verify_password
-from app.db.session import Database
+from app.db.session import Database, WriteSession
 from app.models.user_tokens import TokenPurpose
 from app.models.users import Principal, User
 from app.repositories.refresh_tokens import RefreshTokenRepository
@@ -18,17 +22,33 @@ from app.services.user_tokens import UserTokenService, invalid_token
 from app.services.users import ensure_email_free
 
 
+@dataclass(frozen=True, slots=True)
+class EmailChangeNotice:
+    """The undo link to mail to the address an email change replaced (job `job_id`)."""
+
+    old_email: str
+    job_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class UpdatedAccount:
+    user: User
+    notice: EmailChangeNotice | None
+
+
 class AccountService:
     def __init__(self, database: Database, settings: Settings) -> None:
         self.database = database
         self.settings = settings
 
-    async def update_me(self, signed_in: Principal, data: UserUpdateMe) -> User:
-        """Applies a user's own changes; a new password needs the current one and ends sessions."""
+    async def update_me(self, signed_in: Principal, data: UserUpdateMe) -> UpdatedAccount:
+        """Applies a user's own changes. A new password or email needs the current password and
+        ends every session, this one included; a new email also mails the old one an undo link."""
         changes = data.changes()
         changes.pop("current_password", None)
-        if "password" in changes:
+        if "password" in changes or "email" in changes:
             await self._check_password(signed_in, data.current_password or "")
+        if "password" in changes:
             changes["hashed_password"] = await hash_password(changes.pop("password"), self.settings)
         async with self.database.transaction() as session:
             users = UserRepository(session)
@@ -36,14 +56,37 @@ class AccountService:
             # Signed out (or password changed) since this request was authenticated or checked.
             if user is None or user.token_version != signed_in.token_version:
                 raise UnauthorizedError()
-            if "email" in changes:
+            notice = None
+            if changes.get("email", user.email) != user.email:
                 await ensure_email_free(users, changes["email"], user)
                 # The new address is unproven; POST /auth/verify-email/resend mails it a link.
-                changes["is_verified"] = user.is_verified and changes["email"] == user.email
-            if "hashed_password" in changes:
-                # A new password ends every session that used the old one, this one included.
+                changes["is_verified"] = False
+                notice = await self._prepare_undo(session, user)
+            if "hashed_password" in changes or notice is not None:
                 await end_all_sessions(user, users, RefreshTokenRepository(session))
-            return await users.update(user, **changes)
+            return UpdatedAccount(await users.update(user, **changes), notice)
+
+    async def _prepare_undo(self, session: WriteSession, user: User) -> EmailChangeNotice:
+        """Stores the undo token for the address being replaced; the notice job mails it."""
+        notice = EmailChangeNotice(old_email=user.email, job_id=uuid.uuid4().hex)
+        await UserTokenService(session, self.settings).issue(
+            user,
+            TokenPurpose.EMAIL_CHANGE_UNDO,
+            job_id=notice.job_id,
+            lifetime=timedelta(hours=self.settings.email_change_undo_expire_hours),
+        )
+        return notice
+
+    async def undo_email_change(self, token: str) -> None:
+        """Puts back the address the link was mailed to, and ends every session."""
+        async with self.database.transaction() as session:
+            users = UserRepository(session)
+            tokens = UserTokenService(session, self.settings)
+            record, user = await tokens.redeem(token, TokenPurpose.EMAIL_CHANGE_UNDO)
+            await ensure_email_free(users, record.email, user)
+            # Following the link proves the old address, as verification would.
+            await users.update(user, email=record.email, is_verified=True)
+            await end_all_sessions(user, users, RefreshTokenRepository(session))
 
     async def _check_password(self, signed_in: Principal, password: str) -> None:
         async with self.database.reads() as session:
@@ -60,8 +103,9 @@ class AccountService:
             record, user = await UserTokenService(session, self.settings).redeem(
                 token, TokenPurpose.PASSWORD_RESET
             )
-            # Issued before the last password change (or logout-all): that link is stale.
-            if record.user_version != user.token_version:
+            # Issued before the last password change, email change or logout-all, or mailed to
+            # an address the account no longer uses: that link is stale.
+            if record.user_version != user.token_version or record.email != user.email:
                 raise invalid_token()
             # Following the mailed link proves the address too.
             verified = user.is_verified or record.email == user.email

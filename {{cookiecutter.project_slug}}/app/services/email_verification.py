@@ -6,7 +6,9 @@ from app.core.config import Settings
 from app.db.session import WriteSession
 from app.emails.messages import verification_email
 from app.models.user_tokens import TokenPurpose
+from app.repositories.refresh_tokens import RefreshTokenRepository
 from app.repositories.users import UserRepository
+from app.services.auth import end_all_sessions
 from app.services.user_tokens import OutgoingLink, UserTokenService, invalid_token
 
 
@@ -35,4 +37,8 @@ class EmailVerificationService:
         # The account's address changed since the link was sent: it proves nothing about the new one.
         if record.email != user.email:
             raise invalid_token()
-        await UserRepository(session).update(user, is_verified=True)
+        users = UserRepository(session)
+        await users.update(user, is_verified=True)
+        # Sessions opened before the address was proven may belong to whoever registered it
+        # first (a pre-registration hijack): they end, and the owner signs in again.
+        await end_all_sessions(user, users, RefreshTokenRepository(session))

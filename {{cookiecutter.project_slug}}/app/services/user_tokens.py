@@ -1,4 +1,4 @@
-"""Single-use tokens mailed to users (password reset, email verification).
+"""Single-use tokens mailed to users (password reset, email verification, email change undo).
 
 A token is an HMAC of the job that mails it, so a retried job mails the same link instead of a
 second one, and only its SHA-256 is stored. Redeeming checks purpose, expiry and single use.
@@ -62,18 +62,37 @@ class UserTokenService:
         build: EmailBuilder,
     ) -> OutgoingLink | None:
         """Issues the job's token (once); None when its email already left. Safe to repeat."""
-        token = self.derive(purpose, job_id)
-        record = await self.tokens.get_by_hash(hash_token(token), purpose)
-        if record is None:
-            record = await self.tokens.create(
+        await self.issue(user, purpose, job_id=job_id, lifetime=lifetime)
+        return await self.link_for(purpose, job_id=job_id, build=build)
+
+    async def issue(
+        self,
+        user: User,
+        purpose: TokenPurpose,
+        *,
+        job_id: str,
+        lifetime: timedelta,
+        email: str | None = None,
+    ) -> None:
+        """Stores the job's token for `email` (the user's address unless given), once."""
+        token_hash = hash_token(self.derive(purpose, job_id))
+        if await self.tokens.get_by_hash(token_hash, purpose) is None:
+            await self.tokens.create(
                 user_id=user.id,
                 purpose=purpose,
-                token_hash=hash_token(token),
-                email=user.email,
+                token_hash=token_hash,
+                email=email or user.email,
                 user_version=user.token_version,
                 expires_at=utcnow() + lifetime,
             )
-        if record.sent_at is not None:
+
+    async def link_for(
+        self, purpose: TokenPurpose, *, job_id: str, build: EmailBuilder
+    ) -> OutgoingLink | None:
+        """The email carrying the job's stored token; None if none is stored or it already left."""
+        token = self.derive(purpose, job_id)
+        record = await self.tokens.get_by_hash(hash_token(token), purpose)
+        if record is None or record.sent_at is not None:
             return None
         return OutgoingLink(email=build(self.settings, record.email, token), token_id=record.id)
 

@@ -44,7 +44,9 @@ async def test_update_me_changes_name_and_email(
     client: AsyncClient, user_headers: dict[str, str]
 ) -> None:
     response = await client.patch(
-        ME, json={"full_name": "Renamed", "email": "Renamed@Example.com"}, headers=user_headers
+        ME,
+        json={"full_name": "Renamed", "email": "Renamed@Example.com", "current_password": PASSWORD},
+        headers=user_headers,
     )
     assert response.status_code == 200
     assert response.json()["full_name"] == "Renamed"
@@ -54,7 +56,8 @@ async def test_update_me_changes_name_and_email(
 async def test_update_me_to_a_taken_email_is_409(
     client: AsyncClient, user_headers: dict[str, str], other_user: User
 ) -> None:
-    response = await client.patch(ME, json={"email": other_user.email}, headers=user_headers)
+    body = {"email": other_user.email, "current_password": PASSWORD}
+    response = await client.patch(ME, json=body, headers=user_headers)
     assert response.status_code == 409
     assert_error(response.json(), "EMAIL_TAKEN")
 

@@ -6,7 +6,11 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import BackgroundTasks, Request
 
-from app.jobs.emails import send_password_reset_email, send_verification_email
+from app.jobs.emails import (
+    send_email_change_notice,
+    send_password_reset_email,
+    send_verification_email,
+)
 
 EmailJob = Callable[..., Awaitable[None]]
 
@@ -22,12 +26,15 @@ class InlineEmailJobs:
     def verification(self, email: str) -> None:
         self.background.add_task(self._run, send_verification_email, email)
 
-    async def _run(self, job: EmailJob, email: str) -> None:
+    def email_change_notice(self, old_email: str, job_id: str) -> None:
+        self.background.add_task(self._run, send_email_change_notice, old_email, job_id)
+
+    async def _run(self, job: EmailJob, email: str, job_id: str | None = None) -> None:
         state = self.state
         try:
             await job(
                 email,
-                uuid.uuid4().hex,
+                job_id or uuid.uuid4().hex,
                 database=state.db,
                 settings=state.settings,
                 sender=state.email,

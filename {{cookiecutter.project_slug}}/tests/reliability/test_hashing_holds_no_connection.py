@@ -9,7 +9,6 @@ import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 
-from app.core.config import Settings
 from app.core.security import HashingAdmission
 from tests.conftest import PASSWORD
 from tests.reliability.conftest import _client, register_and_login, reset_token

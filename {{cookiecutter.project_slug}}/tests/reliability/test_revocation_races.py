@@ -43,7 +43,9 @@ async def logout_all(client: AsyncClient, _: FastAPI, __: str, owner: Tokens, __
     assert (await client.post(LOGOUT_ALL, headers=bearer(owner))).status_code == 204
 
 
-async def confirm_reset(client: AsyncClient, app: FastAPI, email: str, _: Tokens, __: Tokens) -> None:
+async def confirm_reset(
+    client: AsyncClient, app: FastAPI, email: str, _: Tokens, __: Tokens
+) -> None:
     body = {"token": await reset_token(app, email), "new_password": "a brand new passphrase"}
     answer = await client.post(url_for("confirm_password_reset"), json=body)
     assert answer.status_code == 204, answer.text

@@ -33,4 +33,4 @@ async def test_password_change_needs_the_current_password(
     changed = await accounts.update_me(
         user.principal, UserUpdateMe(password="new password 1", current_password=PASSWORD)
     )
-    assert await verify_password("new password 1", changed.hashed_password, settings)
+    assert await verify_password("new password 1", changed.user.hashed_password, settings)

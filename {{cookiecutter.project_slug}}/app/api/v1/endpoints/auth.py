@@ -17,6 +17,7 @@ from app.schemas.auth import (
     PasswordResetConfirm,
     RefreshRequest,
     TokenPair,
+    UndoEmailChangeRequest,
     VerifyEmailRequest,
 )
 from app.schemas.users import UserCreate, UserRead
@@ -106,6 +107,17 @@ async def verify_email(
 ) -> None:
     """Confirm the account's email address with a mailed token."""
     await verifications.verify(session, data.token)
+
+
+@router.post(
+    "/email-change/undo",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[Depends(auth_rate_limit)],
+    responses=error_responses(400, 409, 422, 429),
+)
+async def undo_email_change(data: UndoEmailChangeRequest, accounts: AccountServiceDep) -> None:
+    """Put back the address an email change replaced (the link mailed to it); every session ends."""
+    await accounts.undo_email_change(data.token)
 
 
 @router.post(

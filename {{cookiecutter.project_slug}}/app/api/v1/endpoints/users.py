@@ -7,6 +7,7 @@ from app.api.deps import (
     AccountServiceDep,
     AdminUser,
     CurrentUser,
+    EmailJobsDep,
     ReadSessionDep,
     UserServiceDep,
     WriteSessionDep,
@@ -25,9 +26,15 @@ async def read_me(user: CurrentUser, session: ReadSessionDep, users: UserService
 
 
 @router.patch("/me", responses=error_responses(400, 401, 409, 422, 429))
-async def update_me(data: UserUpdateMe, user: CurrentUser, accounts: AccountServiceDep) -> UserRead:
-    """Change your own email, name or password (a new password needs the current one)."""
-    return UserRead.model_validate(await accounts.update_me(user, data))
+async def update_me(
+    data: UserUpdateMe, user: CurrentUser, accounts: AccountServiceDep, jobs: EmailJobsDep
+) -> UserRead:
+    """Change your own name, email or password. A new email or password needs the current
+    password and signs you out everywhere; the old address is mailed a link to undo the change."""
+    updated = await accounts.update_me(user, data)
+    if updated.notice is not None:
+        jobs.email_change_notice(updated.notice.old_email, updated.notice.job_id)
+    return UserRead.model_validate(updated.user)
 
 
 @router.get("", responses=error_responses(401, 403, 422, 429))
