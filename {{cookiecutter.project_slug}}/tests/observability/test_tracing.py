@@ -18,10 +18,10 @@ from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.config import Settings
-from app.observability.logging import ACCESS_LOGGER
 from app.core.security import create_token
-from app.observability.tracing import tracer_provider
 from app.main import create_app
+from app.observability.logging import ACCESS_LOGGER
+from app.observability.tracing import tracer_provider
 from tests.settings import changed_settings
 
 ME = "/api/v1/users/me"
