@@ -48,12 +48,12 @@ def _plan() -> Plan:
 
 def _template_env(baked: project.Baked, database_url: str) -> dict[str, str]:
     """Production defaults as baked (access log on, INFO, pool as shipped); only what the baked
-    README's "Running in production" section also tells a deployer to set is changed here."""
+    docs/operations.md's "Running in production" section also tells a deployer to set is changed here."""
     return {
         "ENVIRONMENT": "production",
         "SECRET_KEY": secrets.token_urlsafe(48),
         "DATABASE_URL": database_url,
-        # The database is on loopback: the README's advice for a same-host database.
+        # The database is on loopback: the baked docs' advice for a same-host database.
         "DB_SSL": "disable",
         # One load generator is one client address: its budget is the whole benchmark's. Limits
         # stay on (their cost is part of the template) but high enough never to trip; the login

@@ -316,7 +316,7 @@ def test_the_worker_runs_the_compose_command_with_the_apis_image_and_settings(
 ) -> None:
     _, project = variant
     named = "deploy/kubernetes/base/worker.yaml"
-    for doc, mention in (("AGENTS.md", named), ("README.md", "`base/worker.yaml`")):
+    for doc, mention in (("AGENTS.md", named), ("docs/operations.md", "`base/worker.yaml`")):
         assert (mention in (project / doc).read_text()) is with_worker(variant), doc
     if not with_worker(variant):
         assert not [obj for obj in rendered if component(obj) == "worker"]
