@@ -97,7 +97,8 @@ class Settings(BaseSettings):
     # brute force, loose enough that an attacker can lock an owner out for minutes, not days.
     rate_limit_login_account: str = "5/minute;30/hour"
 {%- if cookiecutter.rate_limit_storage == "redis" %}
-    # Counters live in Redis, shared by every worker and instance; see README "Rate limits in Redis".
+    # Counters live in Redis, shared by every worker and instance
+    # (docs/operations.md, "Rate limits").
     redis_url: str = "redis://127.0.0.1:6379/0"
     # Bounds every Redis call: a dead Redis costs this long per request at worst, not minutes.
     redis_timeout_seconds: float = Field(default=0.5, gt=0, le=10)
@@ -107,7 +108,8 @@ class Settings(BaseSettings):
     rate_limit_storage_timeout_seconds: float = Field(default=0.5, gt=0, le=10)
 {%- endif %}
 {%- if cookiecutter.background_jobs == "taskiq" %}
-    # Jobs (emails) go through a Redis stream at REDIS_URL to `make worker`; see README "Background jobs".
+    # Jobs (emails) go through a Redis stream at REDIS_URL to `make worker`
+    # (docs/operations.md, "Background jobs").
     jobs_queue_name: str = "{{ cookiecutter.project_slug }}:jobs"
     jobs_max_retries: int = Field(default=5, ge=0, le=50)
     # Retry n waits n times this long, at most JOBS_RETRY_MAX_DELAY_SECONDS.
