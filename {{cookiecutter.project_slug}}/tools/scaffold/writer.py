@@ -96,6 +96,8 @@ def sqlalchemy_imports(spec: ResourceSpec) -> list[str]:
     names.discard("UTCDateTime")  # comes from app.db.base
     if spec.owned:
         names.add("ForeignKey")
+        if spec.unique_fields:
+            names.add("UniqueConstraint")  # unique per owner, in __table_args__
     return sorted(names)
 
 
@@ -130,8 +132,10 @@ def with_export(text: str, name: str) -> str:
     if match is None:
         raise SpecError("app/models/__init__.py has no __all__ list to add the model to")
     names = sorted({*ast.literal_eval(match.group(1)), name})
-    exported = ", ".join(f'"{exported_name}"' for exported_name in names)
-    return text[: match.start(1)] + f"[{exported}]" + text[match.end(1) :]
+    # One name a line, with the trailing comma that keeps ruff from joining them: adding a model
+    # is then a one-line diff, and the file reads the same however many models it has.
+    exported = "".join(f'    "{exported_name}",\n' for exported_name in names)
+    return text[: match.start(1)] + f"[\n{exported}]" + text[match.end(1) :]
 
 
 def edited_files(spec: ResourceSpec, project: Path) -> list[Output]:
@@ -157,7 +161,11 @@ def edited_files(spec: ResourceSpec, project: Path) -> list[Output]:
 
 
 def tidy(project: Path, paths: list[Path]) -> None:
-    """Sorts imports and formats what was written, with the project's own ruff settings."""
+    """Sorts imports and formats what was written, with the project's own ruff settings.
+
+    The templates write argument and import lists without a trailing comma, so the formatter
+    joins whatever fits on one line instead of keeping one item a line.
+    """
     files = [str(path) for path in paths]
     ruff = [sys.executable, "-m", "ruff"]
     fixed = subprocess.run([*ruff, "check", "--quiet", "--fix", *files], cwd=project, check=False)
