@@ -68,7 +68,7 @@ def test_items_are_exactly_what_make_resource_writes(
     written = regenerate_items(project, tmp_path / "parked")
     # What the answer example_resource=no removes is exactly what the generator writes: no
     # hand-written Items file lives beside the generated ones.
-    wiring = {"app/models/__init__.py", "app/api/deps.py", "app/api/v1/router.py"}
+    wiring = {"app/main.py", "app/models/__init__.py", "app/api/deps.py", "app/api/v1/router.py"}
     items_paths = set(load_hook("post_gen_project").ITEMS_PATHS)
     assert set(written) == items_paths | wiring
     diffs = [differences(default_project, project, path) for path in sorted(written)]
