@@ -29,7 +29,6 @@ ITEMS_PATHS = (
     "tests/api/test_items.py",
     "tests/services/test_items.py",
     "tests/repositories/test_items.py",
-    "tests/security/test_items_idor.py",
 )
 REDIS_PATHS = ("tests/api/test_rate_limit_redis.py", "tests/reliability/test_stalled_redis.py")
 # Outage, two-instance and concurrency tests need a database server (a proxy, many connections);

@@ -123,7 +123,12 @@ def test_two_scaffolded_resources_pass_lint_tests_and_alembic_check(
         f"alembic/versions/{first}_projects.py",
         f"alembic/versions/{second}_categories.py",
     } <= written
-    assert {"app/models/__init__.py", "app/api/deps.py", "app/api/v1/router.py"} <= written
+    assert {
+        "app/main.py",
+        "app/models/__init__.py",
+        "app/api/deps.py",
+        "app/api/v1/router.py",
+    } <= written
     run(["make", "lint"], cwd=project)
     tests = run(["make", "test", "ARGS=-q -p no:cacheprovider"], cwd=project)
     assert passed_count(tests.stdout) > 0

@@ -28,7 +28,8 @@ from app.observability.metrics import POOLS
 from app.observability.tracing import start_tracing, trace_database
 {%- endif %}
 
-# The docs' sections in reading order: sign in first, health last (its routes are matched first).
+# The docs' sections in reading order: sign in first, health last (its routes are matched first);
+# `make resource` puts each new resource's before health.
 OPENAPI_TAGS = [{"name": "auth"}, {"name": "users"}{% if cookiecutter.example_resource %}, {"name": "items"}{% endif %}, {"name": "health"}]
 
 

@@ -23,6 +23,3 @@ LOGOUT = url_for("logout")
 LOGOUT_ALL = url_for("logout_all")
 ME = url_for("read_me")
 USERS = url_for("list_users")
-{%- if cookiecutter.example_resource %}
-ITEMS = url_for("list_items")
-{%- endif %}

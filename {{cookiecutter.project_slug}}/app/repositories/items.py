@@ -21,17 +21,20 @@ class ItemRepository(Repository[Item]):
         self,
         *,
         owner_id: uuid.UUID | None,
-        title_contains: str | None,
-        sort: str,
+        title_contains: str | None = None,
+        description_contains: str | None = None,
+        sort: str = "-created_at",
         limit: int,
         offset: int,
     ) -> ResultPage[Item]:
-        """Items whose title contains `title_contains`; only `owner_id`'s unless it is None."""
+        """Items matching every filter given; only `owner_id`'s unless it is None (admins)."""
         conditions: list[ColumnElement[bool]] = []
         if owner_id is not None:
             conditions.append(Item.owner_id == owner_id)
         if title_contains:
             conditions.append(Item.title.icontains(title_contains, autoescape=True))
+        if description_contains:
+            conditions.append(Item.description.icontains(description_contains, autoescape=True))
         return await self.list(
             conditions=conditions,
             order_by=[sort_clause(sort, SORT_COLUMNS), Item.id],

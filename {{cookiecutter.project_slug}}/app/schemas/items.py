@@ -7,8 +7,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.schemas.inputs import InputModel, PatchModel
 from app.schemas.pagination import PageParams
 
-Title = Annotated[str, Field(min_length=1, max_length=200, examples=["Buy milk"])]
-Description = Annotated[str, Field(max_length=5000, examples=["Two litres, semi-skimmed"])]
+Title = Annotated[str, Field(min_length=1, max_length=200, examples=["Example"])]
+Description = Annotated[str, Field(max_length=5000, examples=["A longer text."])]
 
 
 class ItemCreate(InputModel):
@@ -37,9 +37,14 @@ class ItemRead(BaseModel):
     updated_at: datetime
 
 
-ItemSort = Literal["created_at", "-created_at", "title", "-title", "updated_at", "-updated_at"]
+ItemSort = Literal["created_at", "-created_at", "updated_at", "-updated_at", "title", "-title"]
 
 
 class ItemListParams(PageParams):
-    q: str | None = Field(default=None, max_length=200, description="Part of the title, any case.")
+    title_contains: str | None = Field(
+        default=None, max_length=200, description="Part of title, any case."
+    )
+    description_contains: str | None = Field(
+        default=None, max_length=200, description="Part of description, any case."
+    )
     sort: ItemSort = "-created_at"

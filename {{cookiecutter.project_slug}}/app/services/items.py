@@ -20,7 +20,8 @@ class ItemService:
     ) -> ResultPage[Item]:
         return await ItemRepository(session).search(
             owner_id=None if user.is_admin else user.id,
-            title_contains=params.q,
+            title_contains=params.title_contains,
+            description_contains=params.description_contains,
             sort=params.sort,
             limit=params.limit,
             offset=params.offset,
@@ -37,7 +38,8 @@ class ItemService:
         self, session: WriteSession, user: Principal, item_id: uuid.UUID, data: ItemUpdate
     ) -> Item:
         item = await self.get(session, user, item_id)
-        return await ItemRepository(session).update(item, **data.changes())
+        changes = data.changes()
+        return await ItemRepository(session).update(item, **changes)
 
     async def delete(self, session: WriteSession, user: Principal, item_id: uuid.UUID) -> None:
         item = await self.get(session, user, item_id)

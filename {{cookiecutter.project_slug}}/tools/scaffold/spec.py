@@ -1,6 +1,7 @@
 """What `make resource` was asked for, checked before anything is written.
 
-A field is `name:type`, `name:type?` (optional, nullable) or `name:type:unique`. Every refusal
+A field is `name:type`, `name:type?` (optional, nullable) or `name:type:unique` (unique per
+owner in an owned resource, across the table in a shared one). Every refusal
 is a `SpecError` whose message fits on one line.
 """
 
@@ -174,6 +175,12 @@ class ResourceSpec:
         return self.singular.replace("_", " ")
 
     @property
+    def a_title(self) -> str:
+        """The title with its article; by the first letter, which is right for most words."""
+        article = "an" if self.title[0] in "aeio" else "a"
+        return f"{article} {self.title}"
+
+    @property
     def plural_title(self) -> str:
         return self.name.replace("_", " ")
 
@@ -260,7 +267,7 @@ def parse_field(text: str) -> FieldSpec:
     return FieldSpec(name=name, type_name=type_name, optional=optional, unique=unique)
 
 
-def parse_fields(text: str, table: str) -> tuple[FieldSpec, ...]:
+def parse_fields(text: str, table: str, *, owned: bool) -> tuple[FieldSpec, ...]:
     fields = tuple(parse_field(part) for part in text.split())
     if not fields:
         raise SpecError('fields are missing: fields="title:str done:bool"')
@@ -271,7 +278,10 @@ def parse_fields(text: str, table: str) -> tuple[FieldSpec, ...]:
         if duplicates:
             raise SpecError(f"fields repeat or collide in list filters: {', '.join(duplicates)}")
     for field in fields:
-        if len(f"ix_{table}_{field.name}") > IDENTIFIER_LIMIT:
+        # An owned resource's unique constraint is per owner: uq_<table>_owner_id_<field>.
+        owner_part = "owner_id_" if owned and field.unique else ""
+        identifiers = (f"ix_{table}_{field.name}", f"uq_{table}_{owner_part}{field.name}")
+        if any(len(identifier) > IDENTIFIER_LIMIT for identifier in identifiers):
             raise SpecError(f"field name '{field.name}' is too long for index names on '{table}'")
     return fields
 
@@ -284,9 +294,10 @@ def parse_owned(text: str) -> bool:
 
 def parse(name: str, fields: str, owned: str, project: Path, singular: str = "") -> ResourceSpec:
     singular = check_name(name, project, singular)
+    is_owned = parse_owned(owned)
     return ResourceSpec(
         name=name,
         singular=singular,
-        fields=parse_fields(fields, name),
-        owned=parse_owned(owned),
+        fields=parse_fields(fields, name, owned=is_owned),
+        owned=is_owned,
     )

@@ -5,6 +5,7 @@ succeeded, so a refusal leaves the tree as it was.
 """
 
 import ast
+import json
 import re
 import subprocess
 import sys
@@ -21,6 +22,8 @@ MIGRATIONS = Path("alembic/versions")
 REVISION_LINE = re.compile(r'^revision: str = "([^"]+)"$', re.MULTILINE)
 DOWN_REVISION_LINE = re.compile(r'^down_revision: str \| None = "([^"]+)"$', re.MULTILINE)
 ALL_LIST = re.compile(r"^__all__ = (\[.*?\])$", re.MULTILINE | re.DOTALL)
+# The docs list their sections in OPENAPI_TAGS (app/main.py); health stays last.
+HEALTH_TAG = '{"name": "health"}'
 
 
 def camel(name: str) -> str:
@@ -96,6 +99,8 @@ def sqlalchemy_imports(spec: ResourceSpec) -> list[str]:
     names.discard("UTCDateTime")  # comes from app.db.base
     if spec.owned:
         names.add("ForeignKey")
+        if spec.unique_fields:
+            names.add("UniqueConstraint")  # unique per owner, in __table_args__
     return sorted(names)
 
 
@@ -130,8 +135,17 @@ def with_export(text: str, name: str) -> str:
     if match is None:
         raise SpecError("app/models/__init__.py has no __all__ list to add the model to")
     names = sorted({*ast.literal_eval(match.group(1)), name})
-    exported = ", ".join(f'"{exported_name}"' for exported_name in names)
-    return text[: match.start(1)] + f"[{exported}]" + text[match.end(1) :]
+    # One name a line, with the trailing comma that keeps ruff from joining them: adding a model
+    # is then a one-line diff, and the file reads the same however many models it has.
+    exported = "".join(f'    "{exported_name}",\n' for exported_name in names)
+    return text[: match.start(1)] + f"[\n{exported}]" + text[match.end(1) :]
+
+
+def with_docs_section(text: str, name: str) -> str:
+    """The resource's tag in OPENAPI_TAGS, before health, so the docs list it with the others."""
+    if HEALTH_TAG not in text:
+        raise SpecError(f"app/main.py has no {HEALTH_TAG} in OPENAPI_TAGS; add the tag by hand")
+    return text.replace(HEALTH_TAG, f"{json.dumps({'name': name})}, {HEALTH_TAG}", 1)
 
 
 def edited_files(spec: ResourceSpec, project: Path) -> list[Output]:
@@ -150,6 +164,7 @@ def edited_files(spec: ResourceSpec, project: Path) -> list[Output]:
         wiring("endpoints_import", spec),
     )
     return [
+        Output(Path("app/main.py"), with_docs_section(read("app/main.py"), spec.name)),
         Output(Path("app/models/__init__.py"), with_export(models, spec.model)),
         Output(Path("app/api/deps.py"), deps + wiring("dependency", spec)),
         Output(Path("app/api/v1/router.py"), router + wiring("router_line", spec)),
@@ -157,7 +172,11 @@ def edited_files(spec: ResourceSpec, project: Path) -> list[Output]:
 
 
 def tidy(project: Path, paths: list[Path]) -> None:
-    """Sorts imports and formats what was written, with the project's own ruff settings."""
+    """Sorts imports and formats what was written, with the project's own ruff settings.
+
+    The templates write argument and import lists without a trailing comma, so the formatter
+    joins whatever fits on one line instead of keeping one item a line.
+    """
     files = [str(path) for path in paths]
     ruff = [sys.executable, "-m", "ruff"]
     fixed = subprocess.run([*ruff, "check", "--quiet", "--fix", *files], cwd=project, check=False)

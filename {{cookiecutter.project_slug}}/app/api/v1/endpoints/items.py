@@ -26,7 +26,7 @@ async def list_items(
     session: ReadSessionDep,
     items: ItemServiceDep,
 ) -> Page[ItemRead]:
-    """List your items (admins see every item), filtered by title and sorted."""
+    """List your items (admins see every one), filtered and sorted."""
     return Page[ItemRead].model_validate(await items.list(session, user, params))
 
 
@@ -46,7 +46,7 @@ async def update_item(
     session: WriteSessionDep,
     items: ItemServiceDep,
 ) -> ItemRead:
-    """Change the title or description of one of your items."""
+    """Change the fields sent of one of your items."""
     return ItemRead.model_validate(await items.update(session, user, item_id, data))
 
 

@@ -1,0 +1,75 @@
+"""Items, the example resource, is what `make resource` writes for its fields.
+
+A bake without the example resource regenerates Items with `make resource` and the Items spec;
+every file the generator writes or edits must then equal the default bake's, byte for byte. A
+hand edit to Items (or a template change not regenerated into Items) fails here: change the
+templates in `tools/scaffold/`, then copy their output over the Items files.
+"""
+
+import difflib
+import re
+import shutil
+from pathlib import Path
+
+from tests.conftest import Baker
+from tests.test_hooks import load_hook
+from tests.test_resource import make_ready, make_resource
+
+# make resource name=items fields="title:str description:text?" owned=yes
+ITEMS_NAME, ITEMS_FIELDS, ITEMS_OWNED = "items", "title:str description:text?", "yes"
+# The generator stamps the day it ran; the shipped migration keeps the day it was written.
+CREATE_DATE = re.compile(r"^Create Date: .*$", re.MULTILINE)
+FIRST_MIGRATION = "0001_"
+
+
+def regenerate_items(project: Path, parked: Path) -> list[str]:
+    """Runs `make resource` for Items; returns the paths it wrote or edited.
+
+    The migrations after 0001 are parked meanwhile: the shipped Items migration is 0002 and
+    follows 0001, and the generator numbers a new one after the single head it finds.
+    """
+    versions = project / "alembic" / "versions"
+    later = [path for path in versions.glob("*.py") if not path.name.startswith(FIRST_MIGRATION)]
+    parked.mkdir()
+    for path in later:
+        shutil.move(path, parked / path.name)
+    try:
+        output = make_resource(project, ITEMS_NAME, ITEMS_FIELDS, ITEMS_OWNED)
+    finally:
+        for path in later:
+            shutil.move(parked / path.name, path)
+    return [
+        line.removeprefix("wrote ") for line in output.splitlines() if line.startswith("wrote ")
+    ]
+
+
+def differences(shipped_project: Path, generated_project: Path, relative: str) -> str:
+    """A unified diff of one file between the two bakes, empty when they are equal."""
+    shipped_text = (shipped_project / relative).read_text()
+    generated_text = (generated_project / relative).read_text()
+    if relative.startswith("alembic/versions/"):
+        date = CREATE_DATE.search(shipped_text)
+        assert date is not None, relative
+        generated_text = CREATE_DATE.sub(date.group(0), generated_text)
+    lines = difflib.unified_diff(
+        shipped_text.splitlines(keepends=True),
+        generated_text.splitlines(keepends=True),
+        fromfile=f"shipped {relative}",
+        tofile=f"generated {relative}",
+    )
+    return "".join(lines)
+
+
+def test_items_are_exactly_what_make_resource_writes(
+    bake: Baker, default_project: Path, tmp_path: Path
+) -> None:
+    project = bake(project_name="Tpl Items Regenerated", example_resource=False)
+    make_ready(project)
+    written = regenerate_items(project, tmp_path / "parked")
+    # What the answer example_resource=no removes is exactly what the generator writes: no
+    # hand-written Items file lives beside the generated ones.
+    wiring = {"app/main.py", "app/models/__init__.py", "app/api/deps.py", "app/api/v1/router.py"}
+    items_paths = set(load_hook("post_gen_project").ITEMS_PATHS)
+    assert set(written) == items_paths | wiring
+    diffs = [differences(default_project, project, path) for path in sorted(written)]
+    assert not any(diffs), "Items differs from make resource's output:\n" + "".join(diffs)
