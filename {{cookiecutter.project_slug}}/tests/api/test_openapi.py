@@ -1,4 +1,5 @@
-"""The OpenAPI document clients are generated from: readable ids (app/api/operation_ids.py)."""
+"""The OpenAPI document clients are generated from: readable ids (app/api/operation_ids.py) and,
+for every operation, the statuses its kind of route can answer."""
 
 import re
 from collections.abc import Iterator
@@ -88,3 +89,30 @@ def test_the_resource_words_are_dropped_from_the_action(
     route = router.routes[0]
     assert isinstance(route, APIRoute)
     assert route.unique_id == expected
+
+
+def expected_statuses(method: str, path: str, operation: dict[str, Any]) -> set[str]:
+    """What any route of this shape can answer, whatever it does."""
+    expected: set[str] = set()
+    if path.startswith("/api/v1/"):
+        expected.add("429")  # the router's default rate limit
+    if "requestBody" in operation:
+        expected |= {"413", "422"}  # the body-size middleware, then validation
+    if operation.get("parameters"):
+        expected.add("422")
+    if any(parameter["in"] == "path" for parameter in operation.get("parameters", [])):
+        expected.add("404")
+    if operation.get("security"):
+        expected.add("401")
+    return expected
+
+
+async def test_every_operation_documents_what_its_kind_of_route_can_answer(
+    schema: dict[str, Any],
+) -> None:
+    missing = {}
+    for method, path, operation in operations(schema):
+        absent = expected_statuses(method, path, operation) - set(operation["responses"])
+        if absent:
+            missing[f"{method} {path}"] = sorted(absent)
+    assert missing == {}
