@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from app.api import health
 from app.api.docs import add_docs_routes
+from app.api.operation_ids import operation_id
 from app.api.rate_limit import RateLimiter
 from app.api.v1.router import api_router
 from app.core.config import Settings, get_settings
@@ -64,6 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json" if docs else None,
         swagger_ui_parameters={"persistAuthorization": True},
         openapi_tags=OPENAPI_TAGS,
+        # `users.readMe`, not `read_me_api_v1_users_me_get`: generated clients read like the API.
+        generate_unique_id_function=operation_id,
 {%- if cookiecutter.tracing == "opentelemetry" %}
         telemetry=telemetry,
 {%- else %}

@@ -30,7 +30,7 @@ ACCEPTED = Accepted(message="If an account uses this address, an email is on its
     "/register",
     status_code=status.HTTP_201_CREATED,
     dependencies=[Depends(auth_rate_limit)],
-    responses=error_responses(409, 422, 429),
+    responses=error_responses(409, 413, 422, 429, 503),
 )
 async def register(data: UserCreate, auth: AuthServiceDep, jobs: EmailJobsDep) -> UserRead:
     """Create an account and mail it a verification link."""
@@ -43,21 +43,23 @@ async def register(data: UserCreate, auth: AuthServiceDep, jobs: EmailJobsDep) -
     "/login",
     # Per address first, then per target account (LoginFormDep): both must have room left.
     dependencies=[Depends(auth_rate_limit)],
-    responses=error_responses(401, 422, 429),
+    responses=error_responses(401, 413, 422, 429, 503),
 )
 async def login(form: LoginFormDep, auth: AuthServiceDep) -> TokenPair:
     """Exchange email (as `username`) and password for an access and a refresh token."""
     return await auth.login(form.username, form.password)
 
 
-@router.post("/refresh", responses=error_responses(401, 422, 429))
+@router.post("/refresh", responses=error_responses(401, 413, 422, 429, 503))
 async def refresh(data: RefreshRequest, auth: AuthServiceDep) -> TokenPair:
     """Trade a refresh token for a new pair; the old refresh token stops working."""
     return await auth.refresh(data.refresh_token)
 
 
 @router.post(
-    "/logout", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401, 422, 429)
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(401, 413, 422, 429, 503),
 )
 async def logout(data: RefreshRequest, auth: AuthServiceDep) -> None:
     """End the session the refresh token belongs to."""
@@ -65,7 +67,7 @@ async def logout(data: RefreshRequest, auth: AuthServiceDep) -> None:
 
 
 @router.post(
-    "/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401, 429)
+    "/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401, 429, 503)
 )
 async def logout_all(user: SignedInUser, auth: AuthServiceDep) -> None:
     """End every session of the current user, including access tokens already issued."""
@@ -77,7 +79,7 @@ async def logout_all(user: SignedInUser, auth: AuthServiceDep) -> None:
     status_code=status.HTTP_202_ACCEPTED,
     # Per client address, then per target address (AccountEmailRequestDep).
     dependencies=[Depends(auth_rate_limit)],
-    responses=error_responses(422, 429),
+    responses=error_responses(413, 422, 429),
 )
 async def request_password_reset(data: AccountEmailRequestDep, jobs: EmailJobsDep) -> Accepted:
     """Mail a password-reset link if an account uses this address; the answer never says."""
@@ -89,7 +91,7 @@ async def request_password_reset(data: AccountEmailRequestDep, jobs: EmailJobsDe
     "/password-reset/confirm",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[Depends(auth_rate_limit)],
-    responses=error_responses(400, 422, 429),
+    responses=error_responses(400, 413, 422, 429, 503),
 )
 async def confirm_password_reset(data: PasswordResetConfirm, accounts: AccountServiceDep) -> None:
     """Set a new password with a mailed token; every session of the account ends."""
@@ -100,7 +102,7 @@ async def confirm_password_reset(data: PasswordResetConfirm, accounts: AccountSe
     "/verify-email",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[Depends(auth_rate_limit)],
-    responses=error_responses(400, 422, 429),
+    responses=error_responses(400, 413, 422, 429, 503),
 )
 async def verify_email(
     data: VerifyEmailRequest, session: WriteSessionDep, verifications: EmailVerificationServiceDep
@@ -113,7 +115,7 @@ async def verify_email(
     "/email-change/undo",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[Depends(auth_rate_limit)],
-    responses=error_responses(400, 409, 422, 429),
+    responses=error_responses(400, 409, 413, 422, 429, 503),
 )
 async def undo_email_change(data: UndoEmailChangeRequest, accounts: AccountServiceDep) -> None:
     """Put back the address an email change replaced (the link mailed to it); every session ends."""
@@ -124,7 +126,7 @@ async def undo_email_change(data: UndoEmailChangeRequest, accounts: AccountServi
     "/verify-email/resend",
     status_code=status.HTTP_202_ACCEPTED,
     dependencies=[Depends(auth_rate_limit)],
-    responses=error_responses(422, 429),
+    responses=error_responses(413, 422, 429),
 )
 async def resend_verification(data: AccountEmailRequestDep, jobs: EmailJobsDep) -> Accepted:
     """Mail a new verification link if an unverified account uses this address; the answer never says."""

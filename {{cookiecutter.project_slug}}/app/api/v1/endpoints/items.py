@@ -11,7 +11,9 @@ from app.schemas.pagination import Page
 router = APIRouter(prefix="/items", tags=["items"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(401, 422, 429))
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, responses=error_responses(401, 403, 413, 422, 429, 503)
+)
 async def create_item(
     data: ItemCreate, user: CurrentUser, session: WriteSessionDep, items: ItemServiceDep
 ) -> ItemRead:
@@ -19,7 +21,7 @@ async def create_item(
     return ItemRead.model_validate(await items.create(session, user, data))
 
 
-@router.get("", responses=error_responses(401, 422, 429))
+@router.get("", responses=error_responses(401, 422, 429, 503))
 async def list_items(
     params: Annotated[ItemListParams, Query()],
     user: CurrentUser,
@@ -30,7 +32,7 @@ async def list_items(
     return Page[ItemRead].model_validate(await items.list(session, user, params))
 
 
-@router.get("/{item_id}", responses=error_responses(401, 404, 422, 429))
+@router.get("/{item_id}", responses=error_responses(401, 404, 422, 429, 503))
 async def read_item(
     item_id: uuid.UUID, user: CurrentUser, session: ReadSessionDep, items: ItemServiceDep
 ) -> ItemRead:
@@ -38,7 +40,7 @@ async def read_item(
     return ItemRead.model_validate(await items.get(session, user, item_id))
 
 
-@router.patch("/{item_id}", responses=error_responses(401, 404, 422, 429))
+@router.patch("/{item_id}", responses=error_responses(401, 403, 404, 413, 422, 429, 503))
 async def update_item(
     item_id: uuid.UUID,
     data: ItemUpdate,
@@ -53,7 +55,7 @@ async def update_item(
 @router.delete(
     "/{item_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(401, 404, 422, 429),
+    responses=error_responses(401, 403, 404, 422, 429, 503),
 )
 async def delete_item(
     item_id: uuid.UUID, user: CurrentUser, session: WriteSessionDep, items: ItemServiceDep

@@ -19,13 +19,13 @@ from app.schemas.users import UserListParams, UserRead, UserUpdateAdmin, UserUpd
 router = APIRouter(prefix="/users", tags=["users"])
 
 
-@router.get("/me", responses=error_responses(401, 429))
+@router.get("/me", responses=error_responses(401, 429, 503))
 async def read_me(user: CurrentUser, session: ReadSessionDep, users: UserServiceDep) -> UserRead:
     """Return the current user."""
     return UserRead.model_validate(await users.get(session, user.id))
 
 
-@router.patch("/me", responses=error_responses(400, 401, 409, 422, 429))
+@router.patch("/me", responses=error_responses(400, 401, 403, 409, 413, 422, 429, 503))
 async def update_me(
     data: UserUpdateMe, user: CurrentUser, accounts: AccountServiceDep, jobs: EmailJobsDep
 ) -> UserRead:
@@ -37,7 +37,7 @@ async def update_me(
     return UserRead.model_validate(updated.user)
 
 
-@router.get("", responses=error_responses(401, 403, 422, 429))
+@router.get("", responses=error_responses(401, 403, 422, 429, 503))
 async def list_users(
     params: Annotated[UserListParams, Query()],
     _: AdminUser,
@@ -48,7 +48,7 @@ async def list_users(
     return Page[UserRead].model_validate(await users.list(session, params))
 
 
-@router.get("/{user_id}", responses=error_responses(401, 403, 404, 422, 429))
+@router.get("/{user_id}", responses=error_responses(401, 403, 404, 422, 429, 503))
 async def read_user(
     user_id: uuid.UUID, _: AdminUser, session: ReadSessionDep, users: UserServiceDep
 ) -> UserRead:
@@ -56,7 +56,7 @@ async def read_user(
     return UserRead.model_validate(await users.get(session, user_id))
 
 
-@router.patch("/{user_id}", responses=error_responses(401, 403, 404, 409, 422, 429))
+@router.patch("/{user_id}", responses=error_responses(401, 403, 404, 409, 413, 422, 429, 503))
 async def update_user(
     user_id: uuid.UUID,
     data: UserUpdateAdmin,
@@ -71,7 +71,7 @@ async def update_user(
 @router.delete(
     "/{user_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(401, 403, 404, 409, 422, 429),
+    responses=error_responses(401, 403, 404, 409, 422, 429, 503),
 )
 async def delete_user(
     user_id: uuid.UUID, admin: AdminUser, session: WriteSessionDep, users: UserServiceDep
