@@ -144,7 +144,8 @@ class Settings(BaseSettings):
     email_verification_expire_hours: int = Field(default=48, ge=1, le=14 * 24)
     # read_only: an unverified account signs in but may only read; full: no difference.
     unverified_user_access: Literal["read_only", "full"] = "read_only"
-    # Reset and verification emails per target address, whatever client asks (on top of RATE_LIMIT_AUTH).
+    # Reset and verification emails sent per target address, whoever asks (on top of RATE_LIMIT_AUTH);
+    # past it the answer is the same 202 and nothing is sent. Only sent emails count.
     rate_limit_email_account: str = "3/hour;10/day"
 
     first_superuser_email: str = "admin@example.com"
