@@ -42,7 +42,9 @@ class ForgetfulStreamBroker(RedisStreamBroker):
 
     A job's arguments hold the address it mails; a Redis stream keeps acknowledged entries until
     trimmed, so without this every address ever asked about would sit in Redis in clear text.
-    A retry is queued as a new job, so deleting the acknowledged one loses nothing.
+    A retry is queued as a new job, so deleting the acknowledged one loses nothing. It replaces
+    a private method of taskiq-redis (pinned in pyproject.toml): if an upgrade renames it,
+    tests/jobs/test_worker.py (test_the_stream_keeps_no_address_once_its_jobs_ran) fails.
     """
 
     # `id`, as taskiq-redis names it: listen() passes it by keyword.
