@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     telemetry = start_tracing()  # before logging: every log record carries its trace id
 {%- endif %}
     configure_logging(settings)
-    docs = settings.docs_enabled
+    docs = settings.serves_docs
     app = FastAPI(
         title=settings.project_name,
         version="0.1.0",

@@ -1,12 +1,13 @@
 """Dependencies shared by the endpoints, as `Annotated` aliases."""
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import BackgroundTasks, Depends, Form, Request, Response
 from fastapi.security import OAuth2PasswordBearer
 
-from app.api.rate_limit import count_account_email, count_login_attempt
+from app.api.rate_limit import count_login_attempt, email_account_has_room
 from app.core.config import Settings
 from app.core.exceptions import ForbiddenError, UnauthorizedError
 from app.db.session import Database, ReadSession, WriteSession
@@ -166,16 +167,24 @@ async def get_email_jobs(request: Request, background: BackgroundTasks) -> Email
     return EmailJobs.for_request(request, background)
 
 
-async def account_email_request(
-    request: Request, response: Response, data: AccountEmailRequest
-) -> AccountEmailRequest:
-    """The request body, counted against the address it names (RATE_LIMIT_EMAIL_ACCOUNT)."""
-    await count_account_email(request, response, data.email)
-    return data
+@dataclass(frozen=True, slots=True)
+class AccountEmail:
+    """The address a reset or verification email was asked for, and whether to send it."""
+
+    address: str
+    send: bool
+
+
+async def account_email_request(request: Request, data: AccountEmailRequest) -> AccountEmail:
+    """The request body's address, counted against RATE_LIMIT_EMAIL_ACCOUNT if it has room.
+
+    No room means no email, never a different answer: see `email_account_has_room`.
+    """
+    return AccountEmail(data.email, send=await email_account_has_room(request, data.email))
 
 
 EmailJobsDep = Annotated[EmailJobs, Depends(get_email_jobs)]
-AccountEmailRequestDep = Annotated[AccountEmailRequest, Depends(account_email_request)]
+AccountEmailDep = Annotated[AccountEmail, Depends(account_email_request)]
 {%- if cookiecutter.example_resource %}
 
 

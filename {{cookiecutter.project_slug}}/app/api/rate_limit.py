@@ -12,6 +12,11 @@ Which library does what:
 Login is counted twice: per client address (one address cannot spray many accounts) and per
 target account (many addresses cannot brute-force one account).
 
+Reset and verification emails are capped per target address too, but that cap is never shown:
+a capped request gets the same 202 and headers, and simply sends nothing (see
+`email_account_has_room`). A 429 or a counter header there would let anyone lock an owner out
+of their own emails, or learn that someone else recently asked about the address.
+
 When the counter store fails or stalls, a request waits at most RATE_LIMIT_STORAGE_TIMEOUT_SECONDS,
 then requests are let through uncounted (fail open) for RATE_LIMIT_BREAKER_SECONDS, logged and
 counted in /metrics; then one request tries the store again. Rate limiting protects the service;
@@ -22,9 +27,10 @@ import asyncio
 import hashlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, TypeVar
 
 from fastapi import Request, Response
 from limits import RateLimitItem, parse_many
@@ -37,15 +43,15 @@ from app.core.clock import utcnow
 from app.core.config import Settings
 from app.core.exceptions import RateLimitedError
 from app.observability.metrics import (
+    ACCOUNT_EMAILS_CAPPED,
     RATE_LIMIT_BREAKER_OPEN,
     RATE_LIMIT_REJECTIONS,
     RATE_LIMIT_STORAGE_FAILURES,
     RATE_LIMIT_UNCOUNTED,
 )
 
-LimitSetting = Literal[
-    "rate_limit_default", "rate_limit_auth", "rate_limit_login_account", "rate_limit_email_account"
-]
+LimitSetting = Literal["rate_limit_default", "rate_limit_auth", "rate_limit_login_account"]
+T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 
@@ -122,12 +128,25 @@ class RateLimiter:
 
     async def count(self, items: tuple[RateLimitItem, ...], *key: str) -> list[WindowCount] | None:
         """One hit in each window; None when the store is skipped or failed (let through)."""
+        return await self._guarded(lambda: self._hit_each(items, key))
+
+    async def take_if_room(self, items: tuple[RateLimitItem, ...], *key: str) -> bool:
+        """One hit in every window if all of them have room, none otherwise.
+
+        A refused attempt counts nowhere: it cannot push a longer window (10/day) to its limit
+        while a shorter one (3/hour) refuses. True also when the store is skipped or failed.
+        """
+        taken = await self._guarded(lambda: self._take_if_room(items, key))
+        return taken is None or taken
+
+    async def _guarded(self, call: Callable[[], Awaitable[T]]) -> T | None:
+        """`call`'s result, bounded in time; None when the breaker skips it or the store fails."""
         if not self.breaker.admits():
             RATE_LIMIT_UNCOUNTED.inc()
             return None
         try:
             async with asyncio.timeout(self.timeout_s * 2):
-                counts = [await self._hit(item, key) for item in items]
+                result = await call()
         except asyncio.CancelledError:
             self.breaker.abandoned()  # the client left: the store's state is still unknown
             raise
@@ -136,7 +155,23 @@ class RateLimiter:
             RATE_LIMIT_UNCOUNTED.inc()
             return None
         self.breaker.succeeded()
-        return counts
+        return result
+
+    async def _hit_each(
+        self, items: tuple[RateLimitItem, ...], key: tuple[str, ...]
+    ) -> list[WindowCount]:
+        return [await self._hit(item, key) for item in items]
+
+    async def _take_if_room(self, items: tuple[RateLimitItem, ...], key: tuple[str, ...]) -> bool:
+        for item in items:
+            if not await self.windows.test(item, *key):
+                return False
+        # Concurrent requests may all pass the test; the atomic hits then decide. One that loses
+        # that race stops at the first full window, so at most the windows before it count it.
+        for item in items:
+            if not await self.windows.hit(item, *key):
+                return False
+        return True
 
     async def _hit(self, item: RateLimitItem, key: tuple[str, ...]) -> WindowCount:
         allowed = await self.windows.hit(item, *key)
@@ -216,13 +251,24 @@ async def count_login_attempt(request: Request, response: Response, username: st
     await _count(request, response, "rate_limit_login_account", "login-account", account)
 
 
-async def count_account_email(request: Request, response: Response, email: str) -> None:
-    """Counts a reset or verification email against the address it goes to, known or not.
+async def email_account_has_room(request: Request, email: str) -> bool:
+    """Whether a reset or verification email may go to `email` now; if so, it is counted.
 
-    Unknown addresses are counted the same way, so the limit reveals nothing about accounts.
+    Counted against the address (RATE_LIMIT_EMAIL_ACCOUNT), known or not, whatever client asks,
+    and only when the email will be sent. The answer never reaches the client (no header, no
+    429): the endpoint answers the same and simply sends nothing when there is no room. The key
+    is a hash of the address, so addresses never sit in the limiter's storage.
     """
+    limiter: RateLimiter = request.app.state.rate_limiter
+    if not limiter.enabled:
+        return True
+    settings: Settings = request.app.state.settings
     account = hashlib.sha256(email.encode()).hexdigest()
-    await _count(request, response, "rate_limit_email_account", "email-account", account)
+    windows = _parse_limits(settings.rate_limit_email_account)
+    if await limiter.take_if_room(windows, limiter.key_prefix, "email-account", account):
+        return True
+    ACCOUNT_EMAILS_CAPPED.inc()
+    return False
 
 
 default_rate_limit = RateLimit("rate_limit_default")

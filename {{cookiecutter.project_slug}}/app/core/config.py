@@ -3,9 +3,10 @@
 import os
 from enum import StrEnum
 from functools import lru_cache
-from ipaddress import ip_network
+from ipaddress import ip_address, ip_network
 from pathlib import PurePosixPath
 from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
 
 from limits import parse_many
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -85,7 +86,9 @@ class Settings(BaseSettings):
     password_hashing_wait_seconds: float = Field(default=5.0, gt=0, le=60)
 
     cors_origins: Annotated[list[str], NoDecode] = []
-    docs_enabled: bool = True
+    # /docs, /redoc and /openapi.json. Unset: served everywhere but production, where the API's
+    # whole surface is a map for attackers; DOCS_ENABLED=true serves them there too.
+    docs_enabled: bool | None = None
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
 
     rate_limit_enabled: bool = True
@@ -149,7 +152,8 @@ class Settings(BaseSettings):
     email_change_undo_expire_hours: int = Field(default=7 * 24, ge=1, le=30 * 24)
     # read_only: an unverified account signs in but may only read; full: no difference.
     unverified_user_access: Literal["read_only", "full"] = "read_only"
-    # Reset and verification emails per target address, whatever client asks (on top of RATE_LIMIT_AUTH).
+    # Reset and verification emails sent per target address, whoever asks (on top of RATE_LIMIT_AUTH);
+    # past it the answer is the same 202 and nothing is sent. Only sent emails count.
     rate_limit_email_account: str = "3/hour;10/day"
 
     first_superuser_email: str = "admin@example.com"
@@ -180,6 +184,15 @@ class Settings(BaseSettings):
         parse_many(value)
         return value
 
+    @field_validator("frontend_url")
+    @classmethod
+    def _refuse_link_schemes_other_than_http(cls, value: str) -> str:
+        """Emailed links are built on it: `javascript:` or `data:` would run in the reader's mail."""
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
+        return value
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Self:
         if self.environment != Environment.PRODUCTION:
@@ -195,6 +208,17 @@ class Settings(BaseSettings):
             raise ValueError("CORS_ORIGINS must list origins explicitly in production, not '*'")
         if self.email_backend == "console":
             raise ValueError("EMAIL_BACKEND=console only logs emails; use smtp in production")
+        if self.smtp_tls == "none" and not is_loopback_host(self.smtp_host):
+            raise ValueError(
+                "SMTP_TLS=none sends emails (and their links) in plain text: use starttls or tls "
+                "in production unless SMTP_HOST is on this machine"
+            )
+        frontend = urlsplit(self.frontend_url)
+        if frontend.scheme != "https" or is_loopback_host(frontend.hostname or ""):
+            raise ValueError(
+                "FRONTEND_URL must be the public https:// site that serves the email links "
+                "in production"
+            )
         return self
 
 {%- if cookiecutter.database == "postgresql" %}
@@ -209,12 +233,27 @@ class Settings(BaseSettings):
         return self.environment == Environment.PRODUCTION
 
     @property
+    def serves_docs(self) -> bool:
+        return not self.is_production if self.docs_enabled is None else self.docs_enabled
+
+    @property
     def json_logs(self) -> bool:
         return self.is_production if self.log_json is None else self.log_json
 
     @property
     def resolved_test_database_url(self) -> str:
         return self.test_database_url or with_database_suffix(self.database_url, "_test")
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether `host` names this machine: localhost, *.localhost, 127.0.0.0/8, ::1."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ip_address(name).is_loopback
+    except ValueError:  # a host name other than localhost
+        return False
 
 
 def with_database_suffix(url: str, suffix: str) -> str:

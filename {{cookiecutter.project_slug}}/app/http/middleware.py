@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.core.exceptions import BadRequestError, PayloadTooLargeError
 from app.http.error_handlers import error_response, internal_error_response
 from app.http.routing import route_template
-from app.observability.logging import ACCESS_LOGGER, scrub
+from app.observability.logging import ACCESS_LOGGER, scrub_path
 from app.observability.request_context import bind_request_id, unbind_request_id
 
 access_logger = logging.getLogger(ACCESS_LOGGER)
@@ -122,7 +122,7 @@ def _log_access(scope: Scope, request_id: str, status: int, started: float) -> N
         return
     duration_ms = round((time.perf_counter() - started) * 1000, 1)
     # An unmatched path is the client's own text: scrubbed of anything token-like.
-    method, route = scope["method"], route_template(scope) or scrub(scope["path"])
+    method, route = scope["method"], route_template(scope) or scrub_path(scope["path"])
     fields = {"method": method, "route": route, "status": status, "duration_ms": duration_ms}
     # makeRecord + handle is what .info() does, minus walking the stack for the caller's line.
     record = access_logger.makeRecord(

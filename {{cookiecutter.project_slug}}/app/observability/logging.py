@@ -27,6 +27,11 @@ ACCESS_JSON = (
 BEARER_VALUE = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
 # A JWT logged bare (no "Bearer"): base64url JSON header `{"` always starts with "eyJ".
 JWT_VALUE = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+# Path segments that look generated (a token, a key, an id) rather than named: this long whatever
+# they hold, or this long with a digit or both letter cases (a 16-character random base64url
+# string lacks both about once in 10,000). Words like "setup-config.php" stay readable.
+GENERATED_SEGMENT_LENGTH = 32
+MIXED_SEGMENT_LENGTH = 16
 
 
 class RequestIdFilter(logging.Filter):
@@ -55,6 +60,23 @@ class RedactSecretsFilter(logging.Filter):
 def scrub(text: str) -> str:
     """`text` with bearer values and bare JWTs replaced."""
     return JWT_VALUE.sub(REDACTED, BEARER_VALUE.sub(rf"\1{REDACTED}", text))
+
+
+def scrub_path(path: str) -> str:
+    """A client's path (no route matched it) with bearer values, JWTs and generated-looking
+    segments replaced: a token pasted or mistyped into a URL must not reach the logs."""
+    return "/".join(
+        REDACTED if _looks_generated(segment) else segment for segment in scrub(path).split("/")
+    )
+
+
+def _looks_generated(segment: str) -> bool:
+    if len(segment) >= GENERATED_SEGMENT_LENGTH:
+        return True
+    if len(segment) < MIXED_SEGMENT_LENGTH:
+        return False
+    has_upper, has_lower = segment != segment.lower(), segment != segment.upper()
+    return (has_upper and has_lower) or any(character.isdigit() for character in segment)
 
 
 def _redact_arg(arg: Any) -> Any:

@@ -35,6 +35,10 @@ RATE_LIMIT_REJECTIONS = Counter(
     "Requests refused with 429, by the limit that refused them.",
     ["limit"],
 )
+ACCOUNT_EMAILS_CAPPED = Counter(
+    "account_emails_capped",
+    "Reset and verification emails not sent: their address had reached RATE_LIMIT_EMAIL_ACCOUNT.",
+)
 RATE_LIMIT_STORAGE_FAILURES = Counter(
     "rate_limit_storage_failures",
     "Calls to the rate-limit storage that failed or timed out.",

@@ -5,6 +5,7 @@ import json
 import uuid
 from collections.abc import Callable
 
+import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
@@ -54,6 +55,38 @@ async def test_unmatched_path_is_logged_without_anything_token_like(
     record = json.loads(output.getvalue())
     assert record["route"] == "/nowhere/[redacted]"
     assert jwt_like not in output.getvalue()
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "Qm9vdHN0cmFwLXJlc2V0LXRva2VuLWZvci10ZXN0aW5nLW9ubHk",  # a reset token's shape (43+)
+        "kf83nd9s0akd81jf",  # 16 characters with digits
+        "AbcdefghIjklmnoP",  # 16 characters, both letter cases
+        "0f8fad5b-d9cb-469f-a165-70867728950e",  # an id
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl",  # a JWT
+    ],
+)
+async def test_unmatched_path_segments_that_look_like_tokens_are_not_logged(
+    app_factory: Callable[..., FastAPI], log_output: Callable[..., io.StringIO], token: str
+) -> None:
+    app = app_factory(access_log=True, log_json=True, log_level="INFO")
+    output = log_output(ACCESS_LOGGER)
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
+        response = await client.get(f"/no/such/{token}/page")
+    assert response.status_code == 404
+    assert json.loads(output.getvalue())["route"] == "/no/such/[redacted]/page"
+    assert token not in output.getvalue()
+
+
+async def test_unmatched_path_keeps_named_segments_readable(
+    app_factory: Callable[..., FastAPI], log_output: Callable[..., io.StringIO]
+) -> None:
+    app = app_factory(access_log=True, log_json=True, log_level="INFO")
+    output = log_output(ACCESS_LOGGER)
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
+        await client.get("/wp-admin/setup-config.php")
+    assert json.loads(output.getvalue())["route"] == "/wp-admin/setup-config.php"
 
 
 async def test_access_log_off_writes_nothing(

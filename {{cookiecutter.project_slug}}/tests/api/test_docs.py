@@ -67,6 +67,16 @@ async def test_turning_docs_off_removes_pages_schema_and_assets(
             assert_error(response.json(), "NOT_FOUND")
 
 
+@pytest.mark.parametrize(("docs_enabled", "status"), [(None, 404), (True, 200)])
+async def test_production_serves_docs_only_when_enabled_explicitly(
+    app_factory: Callable[..., FastAPI], docs_enabled: bool | None, status: int
+) -> None:
+    app = app_factory(environment="production", secret_key="p" * 40, docs_enabled=docs_enabled)
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
+        for path in ["/docs", "/redoc", "/openapi.json"]:
+            assert (await client.get(path)).status_code == status, path
+
+
 async def test_docs_list_sign_in_first_whatever_order_the_routes_are_matched_in(
     client: AsyncClient,
 ) -> None:

@@ -15,7 +15,19 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 def settings(**values: object) -> Settings:
     """Settings from explicit values and defaults only, whatever the environment holds."""
     values.setdefault("email_backend", "smtp")
+    values.setdefault("frontend_url", "https://app.example.com")
     return HermeticSettings(**values)  # type: ignore[arg-type]
+
+
+def production(**values: object) -> Settings:
+    """Production settings that pass every start-up check but the ones `values` break."""
+    return settings(**{"environment": Environment.PRODUCTION, "secret_key": "k" * 40, **values})
+
+
+def refusal(**values: object) -> str:
+    with pytest.raises(ValidationError) as caught:
+        settings(**values)
+    return describe_settings_error(caught.value)
 
 
 @pytest.mark.parametrize("secret", ["change-me", "dev-secret-change-me", "secret"])
@@ -99,6 +111,72 @@ def test_production_refuses_the_console_email_backend() -> None:
 
 def test_console_email_backend_is_fine_outside_production() -> None:
     assert settings(email_backend="console").email_backend == "console"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(document.cookie)//",
+        "data:text/html,x",
+        "ftp://app.example.com",
+        "app.example.com",
+    ],
+)
+@pytest.mark.parametrize("environment", list(Environment))
+def test_frontend_url_must_be_an_http_url_in_every_environment(
+    url: str, environment: Environment
+) -> None:
+    assert refusal(environment=environment, secret_key="k" * 40, frontend_url=url) == (
+        "FRONTEND_URL: must be an http:// or https:// URL with a host"
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://localhost:3000",
+        "https://localhost",
+        "https://app.localhost",
+        "https://127.0.0.1:8443",
+        "https://[::1]/",
+        "http://app.example.com",
+    ],
+)
+def test_production_refuses_a_local_or_plain_http_frontend_url(url: str) -> None:
+    with pytest.raises(ValidationError, match="FRONTEND_URL must be the public https://"):
+        production(frontend_url=url)
+
+
+def test_a_local_http_frontend_url_is_fine_outside_production() -> None:
+    assert settings(frontend_url="http://localhost:3000").frontend_url == "http://localhost:3000"
+
+
+@pytest.mark.parametrize("host", ["smtp.example.com", "10.0.0.25", "mailpit"])
+def test_production_refuses_plain_text_smtp_to_a_relay_elsewhere(host: str) -> None:
+    with pytest.raises(ValidationError, match="SMTP_TLS=none sends emails"):
+        production(smtp_host=host, smtp_tls="none")
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "::1"])
+def test_production_allows_plain_text_smtp_to_a_relay_on_this_machine(host: str) -> None:
+    assert production(smtp_host=host, smtp_tls="none").smtp_tls == "none"
+
+
+@pytest.mark.parametrize(
+    ("environment", "docs_enabled", "served"),
+    [
+        (Environment.LOCAL, None, True),
+        (Environment.TEST, None, True),
+        (Environment.PRODUCTION, None, False),
+        (Environment.PRODUCTION, True, True),
+        (Environment.LOCAL, False, False),
+    ],
+)
+def test_docs_are_served_in_production_only_when_enabled_explicitly(
+    environment: Environment, docs_enabled: bool | None, served: bool
+) -> None:
+    chosen = production(environment=environment, docs_enabled=docs_enabled)
+    assert chosen.serves_docs is served
 
 
 def test_settings_errors_are_described_by_variable_name_on_one_line() -> None:

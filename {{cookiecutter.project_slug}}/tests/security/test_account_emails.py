@@ -1,5 +1,6 @@
 """Attacks on the emailed-link flows: enumeration, flooding, and every way to misuse a token."""
 
+import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -19,13 +20,19 @@ from tests.mail import Mailbox
 NEW_PASSWORD = "a brand new passphrase"
 # Unique per request; and a clock reading, which may tick between the two calls.
 VOLATILE_HEADERS = {"x-request-id", "x-ratelimit-reset"}
+ATTACKER = "203.0.113.66"
+OWNER = "198.51.100.7"
+EMAIL_ROUTES = ["request_password_reset", "resend_verification"]
 
 
-async def post(app: FastAPI, name: str, body: dict[str, str]) -> Response:
+async def post(
+    app: FastAPI, name: str, body: dict[str, str], *, client: str = "127.0.0.1"
+) -> Response:
+    """POST from the client address `client` (what every rate limit per client counts)."""
     async with AsyncClient(
-        transport=ASGITransport(app=app), base_url="http://testserver"
-    ) as client:
-        return await client.post(app.url_path_for(name), json=body)
+        transport=ASGITransport(app=app, client=(client, 40000)), base_url="http://testserver"
+    ) as http:
+        return await http.post(app.url_path_for(name), json=body)
 
 
 def comparable(response: Response) -> tuple[int, bytes, dict[str, str]]:
@@ -53,15 +60,67 @@ async def test_known_and_unknown_addresses_get_identical_answers(
     assert mailbox.sent_to("nobody@example.com") == []
 
 
-@pytest.mark.parametrize("route", ["request_password_reset", "resend_verification"])
-async def test_emails_to_one_address_are_limited_whoever_asks(
-    route: str, app_factory: Callable[..., FastAPI], user: User, mailbox: Mailbox
+@pytest.mark.parametrize("route", EMAIL_ROUTES)
+async def test_the_address_cap_stops_emails_whoever_asks_but_never_answers_429(
+    route: str,
+    app_factory: Callable[..., FastAPI],
+    session: AsyncSession,
+    settings: Settings,
+    mailbox: Mailbox,
 ) -> None:
+    owner = await make_user(session, settings, email="owner@example.com", is_verified=False)
     app = app_factory(rate_limit_email_account="2/hour")
-    for email in (user.email, "nobody@example.com"):
-        answers = [(await post(app, route, {"email": email})).status_code for _ in range(3)]
-        assert answers == [202, 202, 429]
-    assert (await post(app, route, {"email": "third@example.com"})).status_code == 202
+    for email in (owner.email, "nobody@example.com"):
+        answers = [
+            (await post(app, route, {"email": email}, client=f"192.0.2.{n}")).status_code
+            for n in range(3)
+        ]
+        assert answers == [202, 202, 202]
+    assert len(mailbox.sent_to(owner.email)) == 2  # the third asker was answered, not mailed
+
+
+@pytest.mark.parametrize("route", EMAIL_ROUTES)
+async def test_someone_else_spending_the_address_cap_does_not_lock_the_owner_out(
+    route: str, app_factory: Callable[..., FastAPI], user: User
+) -> None:
+    app = app_factory()  # the shipped limits: 10/minute per client, 3/hour;10/day per address
+    for _ in range(10):  # everything RATE_LIMIT_AUTH lets one client send
+        await post(app, route, {"email": user.email}, client=ATTACKER)
+    for_owner = await post(app, route, {"email": user.email}, client=OWNER)
+    untouched = await post(app_factory(), route, {"email": "fresh@example.com"}, client=OWNER)
+    assert for_owner.status_code == 202
+    assert comparable(for_owner) == comparable(untouched)
+
+
+@pytest.mark.parametrize("route", EMAIL_ROUTES)
+async def test_answers_do_not_reveal_that_someone_else_asked_about_the_address(
+    route: str, app_factory: Callable[..., FastAPI], user: User
+) -> None:
+    app = app_factory()
+    await post(app, route, {"email": user.email}, client=ATTACKER)
+    asked_before = await post(app, route, {"email": user.email}, client=OWNER)
+    fresh_app = app_factory()
+    never_asked = await post(fresh_app, route, {"email": user.email}, client=OWNER)
+    assert comparable(asked_before) == comparable(never_asked)
+    assert asked_before.headers["x-ratelimit-limit"] == "10"  # RATE_LIMIT_AUTH, the client's own
+
+
+# Both orders: the window that refuses may come before or after the one that must not count.
+@pytest.mark.parametrize("limits", ["1/second;2/hour", "2/hour;1/second"])
+async def test_attempts_refused_by_the_address_cap_count_toward_no_window(
+    limits: str,
+    app_factory: Callable[..., FastAPI],
+    session: AsyncSession,
+    settings: Settings,
+    mailbox: Mailbox,
+) -> None:
+    owner = await make_user(session, settings, email="owner@example.com", is_verified=False)
+    app = app_factory(rate_limit_email_account=limits)
+    for _ in range(4):  # one email; three attempts the one-second window refuses
+        await post(app, "request_password_reset", {"email": owner.email})
+    await asyncio.sleep(1.1)
+    await post(app, "request_password_reset", {"email": owner.email})
+    assert len(mailbox.sent_to(owner.email)) == 2  # the hour window counted 2 emails, not 5
 
 
 async def test_one_client_cannot_spray_addresses(

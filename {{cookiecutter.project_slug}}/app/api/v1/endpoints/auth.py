@@ -1,7 +1,7 @@
 from fastapi import APIRouter, Depends, status
 
 from app.api.deps import (
-    AccountEmailRequestDep,
+    AccountEmailDep,
     AccountServiceDep,
     AuthServiceDep,
     EmailJobsDep,
@@ -77,13 +77,15 @@ async def logout_all(user: SignedInUser, auth: AuthServiceDep) -> None:
 @router.post(
     "/password-reset",
     status_code=status.HTTP_202_ACCEPTED,
-    # Per client address, then per target address (AccountEmailRequestDep).
+    # 429 per client address only; the cap per target address (AccountEmailDep) sends nothing
+    # more but answers the same, so nobody can block or watch another person's emails.
     dependencies=[Depends(auth_rate_limit)],
     responses=error_responses(413, 422, 429),
 )
-async def request_password_reset(data: AccountEmailRequestDep, jobs: EmailJobsDep) -> Accepted:
+async def request_password_reset(target: AccountEmailDep, jobs: EmailJobsDep) -> Accepted:
     """Mail a password-reset link if an account uses this address; the answer never says."""
-    jobs.password_reset(data.email)
+    if target.send:
+        jobs.password_reset(target.address)
     return ACCEPTED
 
 
@@ -128,7 +130,8 @@ async def undo_email_change(data: UndoEmailChangeRequest, accounts: AccountServi
     dependencies=[Depends(auth_rate_limit)],
     responses=error_responses(413, 422, 429),
 )
-async def resend_verification(data: AccountEmailRequestDep, jobs: EmailJobsDep) -> Accepted:
+async def resend_verification(target: AccountEmailDep, jobs: EmailJobsDep) -> Accepted:
     """Mail a new verification link if an unverified account uses this address; the answer never says."""
-    jobs.verification(data.email)
+    if target.send:  # capped per address like password-reset: the same answer, no email
+        jobs.verification(target.address)
     return ACCEPTED
