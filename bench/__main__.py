@@ -66,6 +66,8 @@ def _template_env(baked: project.Baked, database_url: str) -> dict[str, str]:
         "EMAIL_BACKEND": "smtp",
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": "9",
+        # Production refuses a localhost frontend: the links in emails must reach users.
+        "FRONTEND_URL": "https://app.example.com",
         # The baked defaults, stated because the hand-written baseline reads them.
         "JWT_ISSUER": baked.slug,
         "JWT_AUDIENCE": f"{baked.slug}-api",
