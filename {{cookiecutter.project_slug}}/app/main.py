@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     register_exception_handlers(app)
     # Health first: the most called route is matched before the API's routes are tried.
-    app.include_router(health.router)
+    health.add_health_routes(app)
     app.include_router(api_router)
     if docs:
         add_docs_routes(app)

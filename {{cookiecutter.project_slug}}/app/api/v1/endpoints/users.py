@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, status
 from app.api.deps import (
     AccountServiceDep,
     AdminUser,
+    CurrentAccount,
     CurrentUser,
     EmailJobsDep,
     ReadSessionDep,
@@ -20,9 +21,9 @@ router = APIRouter(prefix="/users", tags=["users"])
 
 
 @router.get("/me", responses=error_responses(401, 429, 503))
-async def read_me(user: CurrentUser, session: ReadSessionDep, users: UserServiceDep) -> UserRead:
+async def read_me(account: CurrentAccount) -> UserRead:
     """Return the current user."""
-    return UserRead.model_validate(await users.get(session, user.id))
+    return UserRead.model_validate(account)
 
 
 @router.patch("/me", responses=error_responses(400, 401, 403, 409, 413, 422, 429, 503))
