@@ -73,7 +73,9 @@ def changed_settings(settings: Settings, **changes: object) -> Settings:
 def as_environment(settings: Settings) -> dict[str, str]:
     """Every setting as a variable: a process started with them reads nothing of the developer's
     environment or .env for its settings (variables win over .env)."""
-    values = settings.model_dump(mode="json") | {"log_json": settings.json_logs}
+    # Settings left unset (None) resolve from the environment: pass what they resolved to.
+    resolved = {"log_json": settings.json_logs, "docs_enabled": settings.serves_docs}
+    values = settings.model_dump(mode="json") | resolved
     # mode="json" masks secrets as "**********"; the process needs the values themselves.
     values |= {
         name: value.get_secret_value() for name, value in settings if isinstance(value, SecretStr)
