@@ -54,7 +54,7 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> TemplateRepo:
     run(["git", "init", "--quiet", "--initial-branch=main"], cwd=repo)
     first = commit_all(repo, "Template as it stands")
     baked = repo / "{{cookiecutter.project_slug}}"
-    (baked / NEW_FILE).parent.mkdir()
+    (baked / NEW_FILE).parent.mkdir(exist_ok=True)
     (baked / NEW_FILE).write_text("# News for {{ cookiecutter.project_name }}\n")
     with (baked / "README.md").open("a") as readme:
         readme.write(f"\n{TEMPLATE_LINE}\n")

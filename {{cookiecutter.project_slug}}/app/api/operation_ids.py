@@ -1,4 +1,4 @@
-"""Operation ids that read like the API (`users.readMe`, `items.create`), for generated clients.
+"""Operation ids that read like the API (`users.readMe`, `users.list`), for generated clients.
 
 FastAPI's default joins the function name, the path and the method (`read_me_api_v1_users_me_get`),
 so a generated client calls `readMeApiV1UsersMeGet`. The rule here, for every route:
@@ -6,8 +6,8 @@ so a generated client calls `readMeApiV1UsersMeGet`. The rule here, for every ro
     <tag>.<action>, both camelCased
     tag    = the route's first tag (its router's `tags=[...]`)
     action = the route's name (its function name unless `name=` is given), without the words
-             that name the resource: the tag itself (`list_items` -> `list`) or its singular,
-             the tag less -s or -es, or with -ies turned to -y (`read_item` -> `read`,
+             that name the resource: the tag itself (`list_users` -> `list`) or its singular,
+             the tag less -s or -es, or with -ies turned to -y (`read_user` -> `read`,
              `create_category` -> `create`)
 
 so `read_me` under `users` is `users.readMe`, `logout_all` under `auth` is `auth.logoutAll`.

@@ -24,6 +24,7 @@ HASHING_QUEUE = 4
 LOGINS = 3 * (POOL_SIZE + HASHING_SLOTS + HASHING_QUEUE)
 READS = 3 * POOL_SIZE
 HASHING_WAIT_SECONDS = 5.0
+HASHES_DONE_WHILE_ARRIVING = 2
 # bcrypt at 11 rounds takes ~0.1 s here: slow enough to hold a connection visibly.
 BCRYPT_ROUNDS = 11
 # A read waits for no login; this is what it may cost on a 2-core machine busy with other test
@@ -90,6 +91,8 @@ async def test_reads_keep_answering_while_more_users_log_in_than_the_service_can
         assert int(response.headers["retry-after"]) >= 1
         # Queued ones may wait their turn, never longer: no login hangs until a client timeout.
         assert seconds < HASHING_WAIT_SECONDS + REFUSAL_BOUND_SECONDS
-    past_the_queue = LOGINS - HASHING_SLOTS - HASHING_QUEUE
+    # Past the slots and the queue, logins are refused at once. On a busy machine a hash may
+    # finish while the logins are still arriving, letting one or two more into the queue.
+    past_the_queue = LOGINS - HASHING_SLOTS - HASHING_QUEUE - HASHES_DONE_WHILE_ARRIVING
     assert sum(seconds < REFUSAL_BOUND_SECONDS for _, seconds in busy) >= past_the_queue
     assert refused_after - refused_before == len(busy)
