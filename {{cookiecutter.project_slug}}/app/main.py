@@ -9,7 +9,7 @@ from app.api import health
 from app.api.docs import add_docs_routes
 from app.api.operation_ids import operation_id
 from app.api.rate_limit import RateLimiter
-from app.api.v1.router import api_router
+from app.api.v1.router import include_api_v1
 from app.core.config import Settings, get_settings
 from app.db.session import create_database
 from app.emails.sender import build_email_sender
@@ -24,7 +24,7 @@ from app.http.middleware import (
 from app.jobs.broker import broker
 {%- endif %}
 from app.observability.logging import configure_logging
-from app.observability.metrics import POOLS
+from app.observability.metrics import POOLS, RequestMetrics
 {%- if cookiecutter.tracing == "opentelemetry" %}
 from app.observability.tracing import start_tracing, trace_database
 {%- endif %}
@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     register_exception_handlers(app)
     # Health first: the most called route is matched before the API's routes are tried.
     health.add_health_routes(app)
-    app.include_router(api_router)
+    include_api_v1(app)
     if docs:
         add_docs_routes(app)
     _add_middleware(app, settings)
@@ -111,9 +111,10 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(
         RequestContextMiddleware,
         access_log=settings.access_log,
+        metrics=RequestMetrics() if settings.metrics_enabled else None,
         hsts=settings.is_production,
         vary_origin=bool(settings.cors_origins),
     )
     if settings.metrics_enabled:
-        # Outermost: a scrape skips the access log, and every request is timed in full.
+        # Outermost: a scrape skips the access log and is not counted as a request.
         app.add_middleware(MetricsMiddleware, allow_from=settings.metrics_allow_from)

@@ -1,6 +1,6 @@
 """Every URL the tests call, looked up by route name: a moved prefix or path changes nothing else."""
 
-from app.api.v1.router import api_router
+from app.api.v1.router import API_V1_PREFIX
 from app.main import create_app
 from tests.settings import make_test_settings
 
@@ -13,7 +13,7 @@ def url_for(name: str, **path_params: object) -> str:
     return str(app.url_path_for(name, **{key: str(value) for key, value in path_params.items()}))
 
 
-API_PREFIX = api_router.prefix
+API_PREFIX = API_V1_PREFIX
 LIVE = url_for("live")
 READY = url_for("ready")
 REGISTER = url_for("register")

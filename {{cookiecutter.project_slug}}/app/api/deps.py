@@ -16,7 +16,7 @@ from app.jobs.queue import EmailJobs
 {%- else %}
 from app.jobs.in_process import EmailJobs
 {%- endif %}
-from app.models.users import Principal, Role, User
+from app.models.users import Account, Principal, Role
 from app.schemas.auth import AccountEmailRequest, LoginForm
 from app.services.account import AccountService
 from app.services.auth import AuthService
@@ -123,7 +123,7 @@ async def get_current_active_user(request: Request, token: TokenDep) -> Principa
 CurrentUser = Annotated[Principal, Depends(get_current_active_user)]
 
 
-async def get_current_account(request: Request, token: TokenDep) -> User:
+async def get_current_account(request: Request, token: TokenDep) -> Account:
     """The signed-in user's whole account (a read: unverified users may read), in one unit."""
     auth = AuthService(request.app.state.db, request.app.state.settings)
     account = await auth.account_for_access_token(token)
@@ -132,7 +132,7 @@ async def get_current_account(request: Request, token: TokenDep) -> User:
     return account
 
 
-CurrentAccount = Annotated[User, Depends(get_current_account)]
+CurrentAccount = Annotated[Account, Depends(get_current_account)]
 
 
 def require_role(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:

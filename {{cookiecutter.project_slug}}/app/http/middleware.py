@@ -1,5 +1,5 @@
-"""Pure ASGI middleware: request context (id, security headers, access log, last-resort
-errors), the body size limit, and CORS whose refusals use the error envelope.
+"""Pure ASGI middleware: request context (id, security headers, access log, request metrics,
+last-resort errors), the body size limit, and CORS whose refusals use the error envelope.
 
 Pure ASGI (not BaseHTTPMiddleware) keeps streaming intact and costs one function call per layer.
 """
@@ -19,6 +19,7 @@ from app.core.exceptions import BadRequestError, PayloadTooLargeError
 from app.http.error_handlers import error_response, internal_error_response
 from app.http.routing import route_template
 from app.observability.logging import ACCESS_LOGGER, scrub_path
+from app.observability.metrics import UNMATCHED_ROUTE, RequestMetrics
 from app.observability.request_context import bind_request_id, unbind_request_id
 
 access_logger = logging.getLogger(ACCESS_LOGGER)
@@ -56,8 +57,8 @@ def security_headers(*, hsts: bool) -> list[tuple[bytes, bytes]]:
 
 
 class RequestContextMiddleware:
-    """Tags each request with an id, adds the security headers, logs one access line, and turns
-    a crash into the envelope.
+    """Tags each request with an id, adds the security headers, logs one access line, counts
+    and times it (`metrics`, when on), and turns a crash into the envelope.
 
     One layer does all of this (rather than one middleware each): every layer adds a coroutine
     and a `send` wrapper to every request.
@@ -68,11 +69,13 @@ class RequestContextMiddleware:
         app: ASGIApp,
         *,
         access_log: bool = True,
+        metrics: RequestMetrics | None = None,
         hsts: bool = False,
         vary_origin: bool = False,
     ) -> None:
         self.app = app
         self.access_log = access_log
+        self.metrics = metrics
         self.headers = security_headers(hsts=hsts)
         if vary_origin:  # with CORS on, every answer depends on Origin (see EnvelopeCORSMiddleware)
             self.headers.append((b"vary", b"Origin"))
@@ -80,8 +83,16 @@ class RequestContextMiddleware:
 
     def _add_headers(self, message: Message, request_id: str) -> None:
         headers: list[tuple[bytes, bytes]] = list(message.get("headers", []))
-        present = {name.lower() for name, _ in headers} & self.header_names
-        headers.extend(item for item in self.headers if item[0] not in present)
+        # A header the route set itself wins. ASGI response header names are lowercase. Plain
+        # loops: a comprehension is a function call, and this runs on every response.
+        present = set()
+        for name, _ in headers:
+            if name in self.header_names:
+                present.add(name)
+        if present:
+            headers.extend(item for item in self.headers if item[0] not in present)
+        else:
+            headers.extend(self.headers)
         headers.append((REQUEST_ID_HEADER, request_id.encode("latin-1")))
         message["headers"] = headers
 
@@ -104,6 +115,8 @@ class RequestContextMiddleware:
                 self._add_headers(message, request_id)
             await send(message)
 
+        if self.metrics is not None:
+            self.metrics.started()
         try:
             await self.app(scope, receive, send_with_headers)
         except Exception:
@@ -112,17 +125,23 @@ class RequestContextMiddleware:
                 raise
             await internal_error_response()(scope, receive, send_with_headers)
         finally:
+            seconds = time.perf_counter() - started
+            route = route_template(scope)
+            if self.metrics is not None:
+                self.metrics.finished(scope["method"], route or UNMATCHED_ROUTE, status, seconds)
             if self.access_log:
-                _log_access(scope, request_id, status, started)
+                _log_access(scope, request_id, status, route, seconds)
             unbind_request_id(token)
 
 
-def _log_access(scope: Scope, request_id: str, status: int, started: float) -> None:
+def _log_access(
+    scope: Scope, request_id: str, status: int, route: str | None, seconds: float
+) -> None:
     if not access_logger.isEnabledFor(logging.INFO):
         return
-    duration_ms = round((time.perf_counter() - started) * 1000, 1)
+    duration_ms = round(seconds * 1000, 1)
     # An unmatched path is the client's own text: scrubbed of anything token-like.
-    method, route = scope["method"], route_template(scope) or scrub_path(scope["path"])
+    method, route = scope["method"], route or scrub_path(scope["path"])
     fields = {"method": method, "route": route, "status": status, "duration_ms": duration_ms}
     # makeRecord + handle is what .info() does, minus walking the stack for the caller's line.
     record = access_logger.makeRecord(
@@ -192,7 +211,8 @@ class EnvelopeCORSMiddleware(CORSMiddleware):
     `Vary: Origin` comes from RequestContextMiddleware's fixed headers instead."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not any(name == b"origin" for name, _ in scope["headers"]):
+        # dict(): one call, where any() over a generator costs one a header.
+        if scope["type"] == "http" and b"origin" not in dict(scope["headers"]):
             await self.app(scope, receive, send)
             return
         await super().__call__(scope, receive, send)

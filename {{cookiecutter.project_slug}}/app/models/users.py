@@ -1,5 +1,6 @@
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import Boolean, Enum, Integer, String, false, true
@@ -59,3 +60,14 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+
+@dataclass(frozen=True, slots=True)
+class Account(Principal):
+    """A Principal with the profile a user sees of their own account, read in the same single
+    statement: for routes that answer with the signed-in account itself (GET /users/me)."""
+
+    email: str
+    full_name: str
+    created_at: datetime
+    updated_at: datetime

@@ -1,18 +1,24 @@
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, bindparam, select
 from sqlalchemy.orm import InstrumentedAttribute
 
-from app.models.users import Principal, Role, User
+from app.models.users import Account, Principal, Role, User
 from app.repositories.base import Repository, ResultPage, sort_clause
 
 SORT_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
     "created_at": User.created_at,
     "email": User.email,
 }
-# What authorization needs, as plain columns: no ORM object is built on every request.
+# What authorization needs, as plain columns: no ORM object is built on every request. The
+# statements are built once (PERFORMANCE.md); each call binds the id.
 PRINCIPAL_COLUMNS = (User.id, User.role, User.is_active, User.is_verified, User.token_version)
+PRINCIPAL_BY_ID = select(*PRINCIPAL_COLUMNS).where(User.id == bindparam("id"))
+# Account's fields after Principal's, in its field order.
+ACCOUNT_BY_ID = select(
+    *PRINCIPAL_COLUMNS, User.email, User.full_name, User.created_at, User.updated_at
+).where(User.id == bindparam("id"))
 
 
 class UserRepository(Repository[User]):
@@ -20,8 +26,13 @@ class UserRepository(Repository[User]):
 
     async def get_principal(self, id_: uuid.UUID) -> Principal | None:
         """The account an access token names, looked up on every authenticated request."""
-        row = (await self.session.execute(select(*PRINCIPAL_COLUMNS).where(User.id == id_))).first()
+        row = (await self.session.execute(PRINCIPAL_BY_ID, {"id": id_})).first()
         return Principal(*row) if row is not None else None
+
+    async def get_account(self, id_: uuid.UUID) -> Account | None:
+        """The principal and the profile fields, in one statement: GET /users/me."""
+        row = (await self.session.execute(ACCOUNT_BY_ID, {"id": id_})).first()
+        return Account(*row) if row is not None else None
 
     async def get_for_update(self, id_: uuid.UUID) -> User | None:
         """The user, its row locked until the transaction ends: see end_all_sessions."""

@@ -7,6 +7,8 @@ it waits for a hashing slot: read, release, hash, then write.
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from app.core.clock import utcnow
 from app.core.config import Settings
@@ -22,7 +24,7 @@ from app.core.security import (
 )
 from app.db.session import Database, WriteSession
 from app.models.refresh_tokens import RefreshToken
-from app.models.users import Principal, User
+from app.models.users import Account, Principal, User
 from app.observability.metrics import LOGIN_FAILURES
 from app.repositories.refresh_tokens import RefreshTokenRepository
 from app.repositories.users import UserRepository
@@ -30,6 +32,9 @@ from app.schemas.auth import TokenPair
 from app.schemas.users import UserCreate
 
 logger = logging.getLogger(__name__)
+
+# What an access token is read into: the principal alone, or with the profile (Account).
+P = TypeVar("P", bound=Principal)
 
 BAD_CREDENTIALS = "Incorrect email or password"
 BAD_REFRESH_TOKEN = "Invalid or expired refresh token"
@@ -103,22 +108,22 @@ class AuthService:
         Read in a unit of its own, before the route's session opens: a route that changes the
         account loads the User again in its own transaction.
         """
-        user_id, version = self._access_claims(token)
-        async with self.database.reads() as session:
-            principal = await UserRepository(session).get_principal(user_id)
-        if principal is None or version != principal.token_version:
-            raise UnauthorizedError()
-        return principal
+        return await self._read_signed_in(token, UserRepository.get_principal)
 
-    async def account_for_access_token(self, token: str | None) -> User:
-        """The whole account a valid access token names, read in the same single short unit:
-        for routes that answer with the account itself (GET /users/me), one read, not two."""
+    async def account_for_access_token(self, token: str | None) -> Account:
+        """The same, with the profile fields: for routes that answer with the account itself
+        (GET /users/me), one read, not a principal and then the user."""
+        return await self._read_signed_in(token, UserRepository.get_account)
+
+    async def _read_signed_in(
+        self, token: str | None, read: Callable[[UserRepository, uuid.UUID], Awaitable[P | None]]
+    ) -> P:
         user_id, version = self._access_claims(token)
         async with self.database.reads() as session:
-            user = await UserRepository(session).get(user_id)
-        if user is None or version != user.token_version:
+            found = await read(UserRepository(session), user_id)
+        if found is None or version != found.token_version:
             raise UnauthorizedError()
-        return user
+        return found
 
     def _access_claims(self, token: str | None) -> tuple[uuid.UUID, int | None]:
         """The user id and token version of a valid access token; 401 otherwise."""

@@ -27,7 +27,8 @@ from tests.settings import as_environment, make_test_settings
 from tests.urls import LOGIN, REGISTER
 
 SECRET_KEY = "reliability-tests-secret-key-0123456789abcdef"
-SERVER_START_SECONDS = 20.0
+# Generous: on a busy CI machine a cold start (imports, migrations checked) can take a while.
+SERVER_START_SECONDS = 60.0
 
 
 @pytest.fixture(scope="session")

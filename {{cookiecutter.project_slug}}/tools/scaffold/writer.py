@@ -22,6 +22,7 @@ MIGRATIONS = Path("alembic/versions")
 REVISION_LINE = re.compile(r'^revision: str = "([^"]+)"$', re.MULTILINE)
 DOWN_REVISION_LINE = re.compile(r'^down_revision: str \| None = "([^"]+)"$', re.MULTILINE)
 ALL_LIST = re.compile(r"^__all__ = (\[.*?\])$", re.MULTILINE | re.DOTALL)
+ROUTERS_LIST = re.compile(r"^ROUTERS: list\[APIRouter\] = \[\n.*?(?=^\])", re.MULTILINE | re.DOTALL)
 # The docs list their sections in OPENAPI_TAGS (app/main.py); health stays last.
 HEALTH_TAG = '{"name": "health"}'
 
@@ -148,6 +149,14 @@ def with_docs_section(text: str, name: str) -> str:
     return text.replace(HEALTH_TAG, f"{json.dumps({'name': name})}, {HEALTH_TAG}", 1)
 
 
+def with_router(text: str, module: str) -> str:
+    """The resource's router at the end of ROUTERS: matched after the ones before it."""
+    match = ROUTERS_LIST.search(text)
+    if match is None:
+        raise SpecError("app/api/v1/router.py has no ROUTERS list to add the router to")
+    return text[: match.end()] + f"    {module}.router,\n" + text[match.end() :]
+
+
 def edited_files(spec: ResourceSpec, project: Path) -> list[Output]:
     def read(relative: str) -> str:
         return (project / relative).read_text()
@@ -167,7 +176,7 @@ def edited_files(spec: ResourceSpec, project: Path) -> list[Output]:
         Output(Path("app/main.py"), with_docs_section(read("app/main.py"), spec.name)),
         Output(Path("app/models/__init__.py"), with_export(models, spec.model)),
         Output(Path("app/api/deps.py"), deps + wiring("dependency", spec)),
-        Output(Path("app/api/v1/router.py"), router + wiring("router_line", spec)),
+        Output(Path("app/api/v1/router.py"), with_router(router, spec.name)),
     ]
 
 
