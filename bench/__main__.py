@@ -14,10 +14,11 @@ import os
 import secrets
 import sys
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import project
+from bench import calls, project
 from bench.load import Target, wrk_available
 from bench.measure import (
     Comparison,
@@ -28,7 +29,7 @@ from bench.measure import (
     throughput_under_login_storm,
 )
 from bench.report import write_all
-from bench.seed import seed
+from bench.seed import Seeded, seed
 from bench.servers import RedisServer, Server, start_redis, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,28 +83,38 @@ def _start_template(baked: project.Baked, env: dict[str, str], logs: Path) -> Se
                         log=logs / "template.log", factory=factory)  # fmt: skip
 
 
-def _start_all(baked: project.Baked, database_url: str, redis: RedisServer | None) -> list[Server]:
+BASELINES = ROOT / "bench" / "baselines"
+HOT_PATHS = ("/api/v1/users/me", "/api/v1/items?limit=50")
+
+
+def _environments(
+    baked: project.Baked, database_url: str, redis: RedisServer | None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The template's environment, and the hand-written baseline's (a plain postgresql:// DSN)."""
     env = _template_env(baked, database_url)
     if redis is not None:
         env["REDIS_URL"] = redis.url  # the bench's own Redis, which it pauses
+    return env, {**env, "DATABASE_URL": database_url.replace("+asyncpg", "")}
+
+
+def _start_all(
+    baked: project.Baked, env: dict[str, str], manual_env: dict[str, str]
+) -> list[Server]:
     logs = OUT / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    baselines = ROOT / "bench" / "baselines"
-    manual_env = {**env, "DATABASE_URL": database_url.replace("+asyncpg", "")}
     return [
         _start_template(baked, env, logs),
-        start_server("bare", "bare_app:app", cwd=baselines, env={},
+        start_server("bare", "bare_app:app", cwd=BASELINES, env={},
                      ready_path="/health/live", log=logs / "bare.log"),
-        start_server("manual", "manual_app:app", cwd=baselines, env=manual_env,
+        start_server("manual", "manual_app:app", cwd=BASELINES, env=manual_env,
                      ready_path="/api/v1/users/me", log=logs / "manual.log"),
     ]  # fmt: skip
 
 
 def _measure(
-    servers: list[Server], plan: Plan, baked: project.Baked, redis: RedisServer | None
+    servers: list[Server], plan: Plan, seeded: Seeded, redis: RedisServer | None
 ) -> list[dict[str, Any]]:
     template, bare, manual = (server.base_url for server in servers)
-    seeded = seed(template, mark_verified=lambda email: project.mark_verified(baked, email))
     auth = {"Authorization": f"Bearer {seeded.access_token}"}
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     health = Target(f"{template}/health/live")
@@ -138,6 +149,24 @@ def _measure(
         print("measuring /health/live with Redis paused ...", flush=True)
         rows.append(probe_with_redis_paused(health, me, redis, plan))
     return rows
+
+
+def _count_calls(
+    baked: project.Baked, token: str, env: dict[str, str], manual_env: dict[str, str]
+) -> str:
+    """Python calls a request on each hot path, template against its baseline (bench/calls.py)."""
+    template = calls.count("app.main:create_app()", ["/health/live", *HOT_PATHS],
+                           cwd=baked.path, env=env, token=token)  # fmt: skip
+    baseline = {
+        **calls.count("bare_app:app", ["/health/live"], cwd=BASELINES, env={}, token=token),
+        **calls.count(
+            "manual_app:app", list(HOT_PATHS), cwd=BASELINES, env=manual_env, token=token
+        ),
+    }
+    return "; ".join(
+        f"{path} {template[path]:.0f} (baseline {baseline[path]:.0f}: {baseline[path] / template[path]:.2f})"
+        for path in template
+    )
 
 
 def _errors(row: dict[str, Any]) -> int:
@@ -186,9 +215,12 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     redis = start_redis(OUT / "redis.log") if project.uses_redis(baked) else None
     try:
-        servers = _start_all(baked, database_url, redis)
+        env, manual_env = _environments(baked, database_url, redis)
+        servers = _start_all(baked, env, manual_env)
         try:
-            rows = _measure(servers, plan, baked, redis)
+            seeded = seed(servers[0].base_url, partial(project.mark_verified, baked))
+            call_counts = _count_calls(baked, seeded.access_token, env, manual_env)
+            rows = _measure(servers, plan, seeded, redis)
         finally:
             for server in servers:
                 server.stop()
@@ -196,6 +228,7 @@ def main() -> int:
         if redis is not None:
             redis.stop()
     extras: dict[str, Any] = {
+        "python_calls_a_request": call_counts,
         "load_generator": "wrk" if wrk_available() else "python fallback",
         "plan": asdict(plan),
         "bake_seconds": round(baked.seconds, 2),
