@@ -6,6 +6,7 @@ same settings, database and email sender through `TaskiqDepends(Request)` as end
 
 import asyncio
 import contextlib
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -67,10 +68,14 @@ async def beat(broker: RedisStreamBroker, interval_seconds: float) -> None:
     redis = Redis(connection_pool=broker.connection_pool)
     while True:
         try:
-            await redis.ping()
+            # A Redis that accepts but never answers must not stop the beats (liveness).
+            async with asyncio.timeout(interval_seconds):
+                answered = redis.ping()
+                if inspect.isawaitable(answered):  # typed for the sync client too: bool | Awaitable
+                    await answered
             state = READY
-        except (RedisError, OSError) as error:
-            state = f"Redis does not answer: {error}"
+        except (RedisError, OSError) as error:  # TimeoutError is an OSError
+            state = f"Redis does not answer: {error!r}"
         write_beat(state, interval_seconds)
         await asyncio.sleep(interval_seconds)
 
