@@ -10,8 +10,9 @@ writes no more beats, so both fail. Standard library only: a probe runs every fe
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from app.core.clock import utcnow
 
 READY = "ready"
 # Beats missed before the worker counts as stalled: one late beat is a busy loop, not a dead one.
@@ -24,7 +25,7 @@ def heartbeat_file() -> Path:
 
 
 def write_beat(state: str, interval_seconds: float) -> None:
-    due = time.time() + MISSED_BEATS * interval_seconds
+    due = utcnow().timestamp() + MISSED_BEATS * interval_seconds
     path = heartbeat_file()
     partial = path.with_name(f"{path.name}.{os.getpid()}")
     partial.write_text(f"{state}\n{due}\n")
@@ -41,7 +42,7 @@ def problem(check: str) -> str | None:
         state, due = heartbeat_file().read_text().split("\n", 2)[:2]
     except (OSError, ValueError):
         return f"no heartbeat at {heartbeat_file()}: the worker has not started or has stopped"
-    late = time.time() - float(due)
+    late = utcnow().timestamp() - float(due)
     if late > 0:
         return f"the last heartbeat is {late:.1f}s overdue: the worker is stalled or stopped"
     if check == "ready" and state != READY:
