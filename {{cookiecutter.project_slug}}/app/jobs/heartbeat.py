@@ -4,7 +4,7 @@ While `taskiq worker` runs, app/jobs/broker.py rewrites the file every JOBS_HEAR
 its state ("ready" once Redis answered a ping) and the time by which the next beat is due. The
 Kubernetes probes run `python -m app.jobs.heartbeat live|ready`: live while beats arrive on time
 (the event loop turns), ready while they do and Redis answers. A stopped, stalled or killed worker
-writes no more beats, so both fail. Standard library only: a probe runs every few seconds.
+writes no more beats, so both fail. The probe imports nothing heavy: it runs every few seconds.
 """
 
 import os
