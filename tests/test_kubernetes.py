@@ -661,3 +661,19 @@ def test_the_documented_connection_count_is_what_full_scale_opens(
     docs = (project / "docs/operations.md").read_text()
     assert f"**{total} connections**" in docs
     assert f"{api_pods} API pods × {per_process}" in docs
+
+
+def test_the_first_release_step_applies_the_migration_with_its_settings_and_network(
+    variant: Baked, rendered: Objects
+) -> None:
+    """`kubectl apply -k ... -l '<selector>'` (docs/operations.md) before the rollout: the Job,
+    the ConfigMap it reads and every NetworkPolicy (default deny would cut it off without its
+    egress), and no pod that serves."""
+    command = documented_command(variant[1], "--for=condition=complete")
+    found = re.search(r"-l 'app\.kubernetes\.io/component in \(([\w,]+)\)'", command)
+    assert found is not None, command
+    chosen = [obj for obj in rendered if component(obj) in found.group(1).split(",")]
+    policies = [obj for obj in rendered if obj["kind"] == "NetworkPolicy"]
+    assert sorted(obj["kind"] for obj in chosen) == sorted(
+        ["ConfigMap", "Job"] + ["NetworkPolicy"] * len(policies)
+    )
