@@ -40,6 +40,7 @@ TASKIQ_PATHS = (
     "app/jobs/broker.py",
     "app/jobs/tasks.py",
     "app/jobs/queue.py",
+    "app/jobs/heartbeat.py",
     "tests/jobs",
     "conftest.py",  # pins the broker's environment for the tests
 )

@@ -139,6 +139,9 @@ def test_compose_services_follow_the_answers(variant: tuple[dict[str, str], Path
         assert services["worker"]["command"][:2] == ["taskiq", "worker"]
         assert "when_executed" in services["worker"]["command"]
         assert "ports" not in services["worker"]
+        # The heartbeat probe Kubernetes runs too (the bake's tests/jobs/test_worker_probes.py).
+        probe = ["CMD", "python", "-m", "app.jobs.heartbeat", "ready"]
+        assert services["worker"]["healthcheck"]["test"] == probe
     assert set(services) == expected
     for name in expected - {"migrate", "api", "worker"}:
         assert services[name]["healthcheck"]["test"], f"{name} needs a health check"

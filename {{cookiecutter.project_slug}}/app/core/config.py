@@ -10,7 +10,13 @@ from urllib.parse import urlsplit
 
 from limits import parse_many
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+    SettingsConfigDict,
+)
 from sqlalchemy.engine import make_url
 
 # Secrets that ship in examples; production refuses every one of them.
@@ -40,6 +46,10 @@ class Settings(BaseSettings):
     project_name: str = "{{ cookiecutter.project_name }}"  # fmt: skip
     environment: Environment = Environment.LOCAL
     debug: bool = False
+    # A folder of files named like the settings (Kubernetes mounts its Secret so): each file's
+    # content is that setting. Read from the process environment only (it says where the others
+    # come from); variables and .env win over the files.
+    secrets_dir: str = ""
 
     database_url: str = "{{ cookiecutter.__database_url }}"  # fmt: skip
     # Empty means: the same server, database name + "_test" (SQLite: the file name).
@@ -120,6 +130,8 @@ class Settings(BaseSettings):
     jobs_retry_max_delay_seconds: float = Field(default=300.0, ge=0)
     # A job unacknowledged this long (its worker died) is taken over by another worker.
     jobs_redeliver_after_seconds: float = Field(default=300.0, gt=0)
+    # The worker writes its heartbeat file this often; its probes fail after 3 missed beats.
+    jobs_heartbeat_seconds: float = Field(default=5.0, gt=0, le=60)
 {%- endif %}
     # Start of every counter key: services sharing one storage must use different prefixes.
     rate_limit_key_prefix: str = "{{ cookiecutter.project_slug }}"
@@ -158,6 +170,20 @@ class Settings(BaseSettings):
 
     first_superuser_email: str = "admin@example.com"
     first_superuser_password: str = ""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        secret_files = SecretsSettingsSource(
+            settings_cls, secrets_dir=os.environ.get("SECRETS_DIR") or None
+        )
+        return init_settings, env_settings, dotenv_settings, secret_files
 
     @field_validator("cors_origins", "metrics_allow_from", mode="before")
     @classmethod

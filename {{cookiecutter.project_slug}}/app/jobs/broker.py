@@ -5,17 +5,21 @@ same settings, database and email sender through `TaskiqDepends(Request)` as end
 """
 
 import asyncio
+import contextlib
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import taskiq_fastapi
 from redis.asyncio import Redis
-from taskiq import TaskiqMessage
+from redis.exceptions import RedisError
+from taskiq import TaskiqEvents, TaskiqMessage, TaskiqState
 from taskiq.kicker import AsyncKicker
 from taskiq.middlewares import SmartRetryMiddleware
 from taskiq_redis import RedisStreamBroker
 
 from app.core.config import Settings, settings_or_exit
+from app.jobs.heartbeat import READY, remove_beat, write_beat
 
 # A backstop only: acknowledged jobs are deleted at once (ForgetfulStreamBroker).
 STREAM_MAX_LENGTH = 100_000
@@ -59,6 +63,36 @@ class ForgetfulStreamBroker(RedisStreamBroker):
         return ack_and_delete
 
 
+async def beat(broker: RedisStreamBroker, interval_seconds: float) -> None:
+    """Writes the heartbeat the probes read (app/jobs/heartbeat.py) for as long as the loop turns."""
+    redis = Redis(connection_pool=broker.connection_pool)
+    while True:
+        try:
+            # A Redis that accepts but never answers must not stop the beats (liveness).
+            async with asyncio.timeout(interval_seconds):
+                answered = redis.ping()
+                if inspect.isawaitable(answered):  # typed for the sync client too: bool | Awaitable
+                    await answered
+            state = READY
+        except (RedisError, OSError) as error:  # TimeoutError is an OSError
+            state = f"Redis does not answer: {error!r}"
+        write_beat(state, interval_seconds)
+        await asyncio.sleep(interval_seconds)
+
+
+def with_heartbeat(broker: RedisStreamBroker, interval_seconds: float) -> None:
+    @broker.on_event(TaskiqEvents.WORKER_STARTUP)
+    async def start_beating(state: TaskiqState) -> None:
+        state.heartbeat = asyncio.create_task(beat(broker, interval_seconds))
+
+    @broker.on_event(TaskiqEvents.WORKER_SHUTDOWN)
+    async def stop_beating(state: TaskiqState) -> None:
+        state.heartbeat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await state.heartbeat
+        remove_beat()  # a worker on its way out is neither ready nor alive
+
+
 def build_broker(settings: Settings) -> RedisStreamBroker:
     broker = ForgetfulStreamBroker(
         settings.redis_url,
@@ -72,6 +106,7 @@ def build_broker(settings: Settings) -> RedisStreamBroker:
         maxlen=STREAM_MAX_LENGTH,
         socket_connect_timeout=settings.redis_timeout_seconds,
     )
+    with_heartbeat(broker, settings.jobs_heartbeat_seconds)
     return broker.with_middlewares(
         BackoffRetryMiddleware(
             default_retry_count=settings.jobs_max_retries,

@@ -231,3 +231,22 @@ def test_database_tls_modes_that_fall_back_silently_are_refused(mode: str) -> No
     with pytest.raises(ValidationError, match="db_ssl"):
         settings(db_ssl=mode)
 {%- endif %}
+
+
+def test_files_in_secrets_dir_provide_settings_and_variables_still_win(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """How the Kubernetes pods read their Secret: one file per setting, named like it."""
+    (tmp_path / "SECRET_KEY").write_text("f" * 40 + "\n")  # a trailing newline is not the key's
+    (tmp_path / "SMTP_PASSWORD").write_text("relay-password")
+    for name in ("SECRET_KEY", "SMTP_PASSWORD", "SECRETS_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    assert Settings(_env_file=None).smtp_password.get_secret_value() == ""
+
+    monkeypatch.setenv("SECRETS_DIR", str(tmp_path))
+    from_files = Settings(_env_file=None)
+    assert from_files.secret_key.get_secret_value() == "f" * 40
+    assert from_files.smtp_password.get_secret_value() == "relay-password"
+
+    monkeypatch.setenv("SMTP_PASSWORD", "from-the-environment")
+    assert Settings(_env_file=None).smtp_password.get_secret_value() == "from-the-environment"

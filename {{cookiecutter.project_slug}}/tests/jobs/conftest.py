@@ -77,14 +77,17 @@ class Worker:
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, *, redeliver_after: float = 30, extra: tuple[str, ...] = ()) -> None:
+    def start(
+        self, *, redeliver_after: float = 30, heartbeat: float = 5, extra: tuple[str, ...] = ()
+    ) -> None:
         env = {
-            **os.environ,
+            **self.environment(),
             # Every setting (the test mail server's port included), so nothing of the developer's
             # environment or .env reaches the worker.
             **as_environment(self.settings),
             "JOBS_RETRY_DELAY_SECONDS": "0.2",
             "JOBS_REDELIVER_AFTER_SECONDS": str(redeliver_after),
+            "JOBS_HEARTBEAT_SECONDS": str(heartbeat),
         }
         command = [sys.executable, "-m", "taskiq", "worker", "app.jobs.broker:broker"]
         command += ["app.jobs.tasks", "--ack-type", "when_executed", "--workers", "1", *extra]
@@ -92,6 +95,27 @@ class Worker:
             self.process = subprocess.Popen(
                 command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log, start_new_session=True
             )
+
+    def environment(self) -> dict[str, str]:
+        # A temporary folder of its own: the heartbeat file of parallel runs never mixes.
+        return {**os.environ, "TMPDIR": str(self.log.parent)}
+
+    def probe(self, check: str) -> subprocess.CompletedProcess[str]:
+        """The pod's exec probe (deploy/kubernetes/base/worker.yaml), as the kubelet runs it."""
+        command = [sys.executable, "-m", "app.jobs.heartbeat", check]
+        return subprocess.run(
+            command,
+            cwd=PROJECT_ROOT,
+            env=self.environment(),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+
+    def signal(self, number: signal.Signals) -> None:
+        assert self.process is not None
+        os.killpg(self.process.pid, number)
 
     def kill(self) -> None:
         """SIGKILL: no graceful shutdown, nothing acknowledged on the way out."""
