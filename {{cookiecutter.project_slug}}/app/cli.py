@@ -7,15 +7,18 @@ import sys
 {%- if cookiecutter.database == "sqlite" %}
 from pathlib import Path
 
+from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 {%- else %}
 
+from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 {%- endif %}
 
 from app.core.clock import utcnow
 from app.core.config import Settings, settings_or_exit
+from app.db.connection_errors import exit_on_connection_failure
 {%- if cookiecutter.database == "sqlite" %}
 from app.db.session import create_database
 {%- else %}
@@ -23,6 +26,7 @@ from app.db.session import create_database, create_engine
 {%- endif %}
 from app.repositories.refresh_tokens import RefreshTokenRepository
 from app.repositories.user_tokens import UserTokenRepository
+from app.schemas.users import UserCreate
 from app.services.users import UserService
 
 logger = logging.getLogger("app.cli")
@@ -42,6 +46,15 @@ def _create_parent_folder(path: Path) -> bool:
     existed = path.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
     return not existed
+
+
+def _migrated_file_or_exit(settings: Settings) -> None:
+    """SQLite would create a missing file, empty: say what to run instead of "no such table"."""
+    path = Path(str(make_url(settings.database_url).database))
+    if not path.is_file():
+        raise SystemExit(
+            f"ERROR: no SQLite file at {str(path)!r} (DATABASE_URL): run `make migrate` first"
+        )
 {%- else -%}
 async def create_db(settings: Settings) -> bool:
     """Creates the PostgreSQL database in DATABASE_URL if it does not exist; True if created."""
@@ -68,19 +81,37 @@ async def create_db(settings: Settings) -> bool:
 async def create_superuser(settings: Settings) -> int:
     if not settings.first_superuser_password:
         print(
-            "FIRST_SUPERUSER_PASSWORD is empty: set it in .env or the environment.", file=sys.stderr
+            "ERROR: FIRST_SUPERUSER_PASSWORD is empty: set it in .env or the environment.",
+            file=sys.stderr,
         )
+        return 1
+    try:
+        # The rules the API applies at sign-up: an admin it would refuse is not created either.
+        admin = UserCreate(
+            email=settings.first_superuser_email, password=settings.first_superuser_password
+        )
+    except ValidationError as error:
+        print(f"ERROR: {_describe_refused_admin(error)}", file=sys.stderr)
         return 1
     database = create_database(settings)
     try:
         async with database.transaction() as session:
             user, created = await UserService(settings).ensure_superuser(
-                session, settings.first_superuser_email, settings.first_superuser_password
+                session, admin.email, admin.password
             )
     finally:
         await database.engine.dispose()
     print(f"{'Created' if created else 'Already present'}: admin {user.email}")
     return 0
+
+
+def _describe_refused_admin(error: ValidationError) -> str:
+    """`FIRST_SUPERUSER_PASSWORD: <rule>` per refused field, on one line."""
+    refused = "; ".join(
+        f"FIRST_SUPERUSER_{'.'.join(map(str, detail['loc'])).upper()}: {detail['msg']}"
+        for detail in error.errors()
+    )
+    return f"{refused} (the API refuses the same at sign-up)"
 
 
 async def prune_tokens(settings: Settings) -> int:
@@ -101,13 +132,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["create-db", "superuser", "prune-tokens"])
     args = parser.parse_args(argv)
     settings = settings_or_exit()
-    if args.command == "create-db":
-        created = asyncio.run(create_db(settings))
-        print(f"Database {'created' if created else 'already exists'}")
-        return 0
-    if args.command == "superuser":
-        return asyncio.run(create_superuser(settings))
-    return asyncio.run(prune_tokens(settings))
+    with exit_on_connection_failure(settings.database_url):
+        if args.command == "create-db":
+            created = asyncio.run(create_db(settings))
+            print(f"Database {'created' if created else 'already exists'}")
+            return 0
+{%- if cookiecutter.database == "sqlite" %}
+        _migrated_file_or_exit(settings)
+{%- endif %}
+        if args.command == "superuser":
+            return asyncio.run(create_superuser(settings))
+        return asyncio.run(prune_tokens(settings))
 
 
 if __name__ == "__main__":

@@ -4,11 +4,13 @@ suite. Only where the databases live is read from outside (TEST_DATABASE_URL or 
 import uuid
 {% endif %}
 {%- if cookiecutter.database == "postgresql" or cookiecutter.background_jobs == "taskiq" %}
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
+{%- else %}
+from pydantic import ValidationError
 {%- endif %}
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from app.core.config import Environment, Settings
+from app.core.config import Environment, Settings, describe_settings_error
 
 
 class HermeticSettings(Settings):
@@ -37,9 +39,13 @@ class DatabaseLocation(BaseSettings):
 
 def database_url_for_tests() -> str:
     location = DatabaseLocation()
-    return HermeticSettings(
-        database_url=location.database_url, test_database_url=location.test_database_url
-    ).resolved_test_database_url
+    try:
+        return HermeticSettings(
+            database_url=location.database_url, test_database_url=location.test_database_url
+        ).resolved_test_database_url
+    except ValidationError as error:
+        # Read while pytest loads conftest.py: a SystemExit passes through it as one line.
+        raise SystemExit(f"ERROR: invalid settings: {describe_settings_error(error)}") from None
 
 
 def make_test_settings(**overrides: object) -> Settings:
