@@ -119,13 +119,18 @@ class Settings(BaseSettings):
     # Counted per target account, whatever address the attempts come from. Tight enough to stop
     # brute force, loose enough that an attacker can lock an owner out for minutes, not days.
     rate_limit_login_account: str = "5/minute;30/hour"
+{%- if cookiecutter.__redis == "yes" %}
 {%- if cookiecutter.rate_limit_storage == "redis" %}
     # Counters live in Redis, shared by every worker and instance
-    # (docs/operations.md, "Rate limits").
+    # (docs/operations.md, "Rate limits"){% if cookiecutter.background_jobs == "taskiq" %}; so does the job queue{% endif %}.
+{%- else %}
+    # The job queue (docs/operations.md, "Background jobs"); rate-limit counters stay in memory.
+{%- endif %}
     redis_url: str = "redis://127.0.0.1:6379/0"
     # Bounds every Redis call: a dead Redis costs this long per request at worst, not minutes.
     redis_timeout_seconds: float = Field(default=0.5, gt=0, le=10)
-{%- else %}
+{%- endif %}
+{%- if cookiecutter.rate_limit_storage == "memory" %}
     rate_limit_storage_url: str = "memory://"
     # Bounds every call to the counter storage (memory answers at once; memcached:// may not).
     rate_limit_storage_timeout_seconds: float = Field(default=0.5, gt=0, le=10)
