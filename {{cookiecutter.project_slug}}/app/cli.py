@@ -1,20 +1,29 @@
-"""Operator commands: `python -m app.cli {create-db,superuser,prune-tokens}`."""
+"""Operator commands: `python -m app.cli {create-db,superuser,prune-tokens{% if cookiecutter.background_jobs == "taskiq" %},check-queue{% endif %}}`."""
 
 import argparse
 import asyncio
 import logging
 import sys
+{%- if cookiecutter.background_jobs == "taskiq" %}
+from collections.abc import Awaitable
+{%- endif %}
 {%- if cookiecutter.database == "sqlite" %}
 from pathlib import Path
-
-from pydantic import ValidationError
-from sqlalchemy.engine import make_url
-{%- else %}
-
-from pydantic import ValidationError
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 {%- endif %}
+{%- if cookiecutter.background_jobs == "taskiq" %}
+from typing import cast
+from urllib.parse import urlsplit
+{%- endif %}
+
+from pydantic import ValidationError
+{%- if cookiecutter.background_jobs == "taskiq" %}
+from redis.asyncio import Redis
+from redis.exceptions import AuthenticationError, RedisError
+{%- endif %}
+{%- if cookiecutter.database == "postgresql" %}
+from sqlalchemy import text
+{%- endif %}
+from sqlalchemy.engine import make_url
 
 from app.core.clock import utcnow
 from app.core.config import Settings, settings_or_exit
@@ -127,11 +136,49 @@ async def prune_tokens(settings: Settings) -> int:
     return 0
 
 
+{%- if cookiecutter.background_jobs == "taskiq" %}
+
+
+async def check_queue(settings: Settings) -> None:
+    """Exits with one line unless Redis at REDIS_URL answers: `make worker` runs it first, since
+    taskiq itself would restart its workers forever, a traceback each time."""
+    url = urlsplit(settings.redis_url)
+    where = f"{url.hostname or 'localhost'}:{url.port or 6379}"
+    try:
+        async with Redis.from_url(
+            settings.redis_url,
+            socket_connect_timeout=settings.redis_timeout_seconds,
+            socket_timeout=settings.redis_timeout_seconds,
+        ) as redis:
+            # redis-py types ping() for its sync and async clients at once.
+            await cast("Awaitable[bool]", redis.ping())
+    except AuthenticationError as error:
+        raise SystemExit(
+            f"ERROR: Redis at {where} refused the login ({error}): fix the password in REDIS_URL"
+        ) from None
+    except (RedisError, OSError) as error:
+        raise SystemExit(
+            f"ERROR: Redis at {where} (REDIS_URL) does not answer ({error}): start Redis there, "
+            "or set REDIS_URL to one that runs"
+        ) from None
+{%- endif %}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.cli")
-    parser.add_argument("command", choices=["create-db", "superuser", "prune-tokens"])
+{%- if cookiecutter.background_jobs == "taskiq" %}
+    commands = ["create-db", "superuser", "prune-tokens", "check-queue"]
+{%- else %}
+    commands = ["create-db", "superuser", "prune-tokens"]
+{%- endif %}
+    parser.add_argument("command", choices=commands)
     args = parser.parse_args(argv)
     settings = settings_or_exit()
+{%- if cookiecutter.background_jobs == "taskiq" %}
+    if args.command == "check-queue":
+        asyncio.run(check_queue(settings))
+        return 0
+{%- endif %}
     with exit_on_connection_failure(settings.database_url):
         if args.command == "create-db":
             created = asyncio.run(create_db(settings))

@@ -6,6 +6,9 @@ Test settings come from `tests/settings.py`, which reads nothing but the databas
 """
 
 import asyncio
+{%- if cookiecutter.background_jobs == "taskiq" %}
+import contextlib
+{%- endif %}
 import io
 import logging
 import uuid
@@ -16,6 +19,10 @@ import pytest
 from alembic.config import Config
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
+{%- if cookiecutter.background_jobs == "taskiq" %}
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+{%- endif %}
 {%- if cookiecutter.database == "sqlite" %}
 from sqlalchemy.engine import make_url
 {%- else %}
@@ -113,6 +120,18 @@ def mail_server() -> Iterator[MailServer]:
 @pytest.fixture(scope="session")
 def settings(mail_server: MailServer) -> Settings:
     return make_test_settings(smtp_port=mail_server.port)
+{%- if cookiecutter.background_jobs == "taskiq" %}
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def jobs_of_the_run_removed(settings: Settings) -> AsyncIterator[None]:
+    """Jobs the run's apps queued (no worker reads them) go with the run's queue at the end."""
+    yield
+    # A run of tests that never needed Redis must not fail for want of it here.
+    with contextlib.suppress(RedisError, OSError):
+        async with Redis.from_url(settings.redis_url) as redis:
+            await redis.delete(settings.jobs_queue_name)
+{%- endif %}
 
 
 @pytest.fixture

@@ -11,6 +11,13 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from app.core.config import Environment, Settings, describe_settings_error
+{%- if cookiecutter.background_jobs == "taskiq" %}
+
+# Never the project's own queue: a running `make worker` must not see test jobs. One per run, so
+# the broker (built from the environment, see conftest.py) and every app of the run share it,
+# and the run deletes it at the end (tests/conftest.py).
+TEST_JOBS_QUEUE = f"{{ cookiecutter.project_slug }}-test-{uuid.uuid4().hex}"
+{%- endif %}
 
 
 class HermeticSettings(Settings):
@@ -62,8 +69,7 @@ def make_test_settings(**overrides: object) -> Settings:
         "smtp_tls": "none",
         "frontend_url": "https://app.example.com",
 {%- if cookiecutter.background_jobs == "taskiq" %}
-        # Never the project's own queue: a running `make worker` must not see test jobs.
-        "jobs_queue_name": f"{{ cookiecutter.project_slug }}-test-{uuid.uuid4().hex}",
+        "jobs_queue_name": TEST_JOBS_QUEUE,
 {%- endif %}
     }
     values.update(overrides)

@@ -8,7 +8,7 @@ import sys
 import pytest
 from sqlalchemy.engine import make_url
 
-from app.cli import create_superuser
+from app.cli import {% if cookiecutter.background_jobs == "taskiq" %}check_queue, {% endif %}create_superuser
 from app.core.config import Settings
 from tests.conftest import PROJECT_ROOT, UNREACHABLE_DATABASE_URL
 from tests.settings import as_environment
@@ -19,7 +19,7 @@ UNKNOWN_HOST_URL = "postgresql+asyncpg://postgres@no-such-host.invalid:5432/none
 
 import pytest
 
-from app.cli import create_superuser
+from app.cli import {% if cookiecutter.background_jobs == "taskiq" %}check_queue, {% endif %}create_superuser
 from app.core.config import Settings
 {%- endif %}
 
@@ -132,4 +132,18 @@ def test_a_command_that_cannot_connect_says_why_in_one_line(
     assert status != 0
     assert len(output) == 1, output
     assert output[0].startswith(FAILING_COMMANDS[case][2].format(**places))
+{%- endif %}
+{%- if cookiecutter.background_jobs == "taskiq" %}
+
+
+async def test_make_worker_stops_in_one_line_when_redis_does_not_answer(settings: Settings) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        await check_queue(settings.model_copy(update={"redis_url": "redis://127.0.0.1:9/0"}))
+    line = str(stopped.value)
+    assert line.startswith("ERROR: Redis at 127.0.0.1:9 (REDIS_URL) does not answer (")
+    assert "\n" not in line
+
+
+async def test_the_queue_check_passes_when_redis_answers(settings: Settings) -> None:
+    await check_queue(settings)
 {%- endif %}
