@@ -73,7 +73,8 @@ REMOVALS: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
     ("ci", "none", GITHUB_CI_PATHS),
     ("tracing", "none", TRACING_PATHS),
     ("kubernetes", False, KUBERNETES_PATHS),
-    ("rate_limit_storage", "memory", KUBERNETES_REDIS_PATHS),
+    # Redis comes with either answer that uses it (cookiecutter.json, __redis).
+    ("__redis", "no", KUBERNETES_REDIS_PATHS),
     ("background_jobs", "none", KUBERNETES_WORKER_PATHS),
     ("agent_files", "backend", TEAM_ONLY_AGENT_PATHS),
     ("agent_files", "none", ALL_AGENT_PATHS),

@@ -146,13 +146,6 @@ def check_choices(answers: Mapping[str, Any]) -> str | None:
     return None
 
 
-def check_jobs_have_redis(answers: Mapping[str, Any]) -> str | None:
-    """The taskiq queue lives in Redis; this template brings Redis in only through its own answer."""
-    if answers["background_jobs"] == "taskiq" and answers["rate_limit_storage"] != "redis":
-        return "background_jobs=taskiq queues jobs in Redis: also answer rate_limit_storage=redis"
-    return None
-
-
 CHECKS: tuple[Check, ...] = (
     check_choices,
     check_project_name,
@@ -161,7 +154,6 @@ CHECKS: tuple[Check, ...] = (
     check_quotable_text,
     check_database_name_length,
     check_kubernetes_combination,
-    check_jobs_have_redis,
 )
 
 

@@ -16,7 +16,7 @@ import yaml
 
 from tests.conftest import Baker
 from tests.helpers import run, tool
-from tests.variants import DEPLOYMENT, variants_in
+from tests.variants import DEPLOYMENT, uses_redis, variants_in
 
 FULL_SHA = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}$")
 
@@ -132,7 +132,7 @@ def test_compose_services_follow_the_answers(variant: tuple[dict[str, str], Path
     expected = {"migrate", "api"}
     if answers["database"] == "postgresql":
         expected.add("db")
-    if answers["rate_limit_storage"] == "redis":
+    if uses_redis(answers):
         expected.add("redis")
     if answers.get("background_jobs") == "taskiq":
         expected.add("worker")
@@ -159,7 +159,7 @@ def test_compose_api_starts_after_migrations_and_healthy_dependencies(
     if answers["database"] == "postgresql":
         expected["db"] = "service_healthy"
         assert services["migrate"]["depends_on"] == {"db": {"condition": "service_healthy"}}
-    if answers["rate_limit_storage"] == "redis":
+    if uses_redis(answers):
         expected["redis"] = "service_healthy"
     assert conditions == expected
 
@@ -183,9 +183,10 @@ def test_compose_points_the_app_at_its_services_and_keeps_data_in_named_volumes(
         else:
             assert env["DATABASE_URL"] == f"sqlite+aiosqlite:////app/data/{slug}.db"
             assert services[name]["volumes"] == ["data:/app/data"]
-        redis_url = "redis://redis:6379/0" if answers["rate_limit_storage"] == "redis" else None
-        assert env.get("RATE_LIMIT_STORAGE_URL") == redis_url
-        assert env.get("REDIS_URL") == redis_url
+        redis_url = "redis://redis:6379/0"
+        counters = answers["rate_limit_storage"] == "redis"
+        assert env.get("RATE_LIMIT_STORAGE_URL") == (redis_url if counters else None)
+        assert env.get("REDIS_URL") == (redis_url if uses_redis(answers) else None)
     mounted = {
         mount.split(":")[0] for service in services.values() for mount in service.get("volumes", [])
     }
@@ -239,12 +240,14 @@ def test_ci_workflow_starts_the_service_containers_the_answers_need(
     else:
         assert "postgres" not in services
         assert "DATABASE_URL" not in env
-    if answers["rate_limit_storage"] == "redis":
+    if uses_redis(answers):
         assert services["redis"]["ports"] == ["6379:6379"]
         assert "--health-cmd" in services["redis"]["options"]
-        assert env["RATE_LIMIT_STORAGE_URL"] == "redis://127.0.0.1:6379/0"
+        assert env["REDIS_URL"] == "redis://127.0.0.1:6379/0"
     else:
         assert "redis" not in services
+    if answers["rate_limit_storage"] == "redis":
+        assert env["RATE_LIMIT_STORAGE_URL"] == "redis://127.0.0.1:6379/0"
 
 
 # --- .pre-commit-config.yaml --------------------------------------------------------------------

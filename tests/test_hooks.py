@@ -39,6 +39,9 @@ def default_answers(**changes: Any) -> dict[str, Any]:
     }
     answers["project_slug"] = "my_service"
     answers.update(changes)
+    # Derived in cookiecutter.json; the bakes in test_kubernetes.py check the rendered value.
+    uses_redis = answers["rate_limit_storage"] == "redis" or answers["background_jobs"] == "taskiq"
+    answers["__redis"] = "yes" if uses_redis else "no"
     return answers
 
 
@@ -75,7 +78,6 @@ def test_default_answers_pass_every_check() -> None:
         ({"project_slug": "s" * 48}, "too long for database=postgresql"),
         ({"kubernetes": True, "docker": False}, "kubernetes=yes needs docker=yes"),
         ({"kubernetes": True, "database": "sqlite"}, "kubernetes=yes needs database=postgresql"),
-        ({"background_jobs": "taskiq"}, "also answer rate_limit_storage=redis"),
     ],
 )
 def test_bad_answer_gets_one_message_naming_it(changes: dict[str, Any], expected: str) -> None:
@@ -144,6 +146,9 @@ def test_every_path_in_the_removal_table_exists_in_the_template(relative: str) -
 def test_removal_table_names_only_real_answers_and_values() -> None:
     raw: dict[str, Any] = json.loads((TEMPLATE_ROOT / "cookiecutter.json").read_text())
     for answer, value, _ in post.REMOVALS:
+        if answer.startswith("__"):  # derived in cookiecutter.json: "yes" or "no"
+            assert value in ("yes", "no"), (answer, value)
+            continue
         allowed = raw[answer] if isinstance(raw[answer], list) else [True, False]
         assert value in allowed, (answer, value)
 
@@ -168,7 +173,7 @@ def test_removal_table_names_only_real_answers_and_values() -> None:
         ),
         ({}, set(post.TASKIQ_PATHS), {"app/jobs/in_process.py", "app/jobs/emails.py"}),
         (
-            {"background_jobs": "taskiq", "rate_limit_storage": "redis"},
+            {"background_jobs": "taskiq"},
             set(post.IN_PROCESS_JOB_PATHS),
             {"app/jobs/queue.py", "app/jobs/emails.py"},
         ),
@@ -178,6 +183,13 @@ def test_removal_table_names_only_real_answers_and_values() -> None:
             set(),
             {"deploy/kubernetes/base/worker.yaml", "deploy/kubernetes/base/redis.yaml"},
         ),
+        # The job queue alone brings Redis in, with in-memory rate-limit counters.
+        (
+            {"kubernetes": True, "background_jobs": "taskiq"},
+            set(post.REDIS_PATHS),
+            {"deploy/kubernetes/base/worker.yaml", "deploy/kubernetes/base/redis.yaml"},
+        ),
+        ({"kubernetes": True}, set(post.KUBERNETES_REDIS_PATHS), {"deploy"}),
     ],
 )
 def test_paths_to_remove_follow_the_answers(

@@ -2,7 +2,7 @@
 
 Variants change one answer from the defaults at a time, plus the pairs that interact
 (database x rate_limit_storage, example_resource x agent_files, docker x database,
-background_jobs x database; background_jobs=taskiq always comes with rate_limit_storage=redis). The default
+background_jobs x database, background_jobs x rate_limit_storage). The default
 bake itself is covered by test_default_bake.py. Each variant's tests share one xdist group, so
 one worker bakes it once and runs its checks in order.
 """
@@ -175,8 +175,14 @@ def test_redis_variant_pins_the_limits_redis_extra(variant: str, bake: Baker) ->
     assert '"slowapi[redis]' not in pyproject
 
 
-@pytest.mark.parametrize("variant", variants_where("no_redis", "rate_limit_storage", absent=True))
-def test_memory_variant_mentions_no_redis(variant: str, bake: Baker) -> None:
+def uses_no_redis(param: Any) -> bool:
+    """Neither the rate-limit counters nor a job queue in Redis (taskiq brings it in)."""
+    answers = variant_named(str(param.values[0])).answers
+    return "rate_limit_storage" not in answers and "background_jobs" not in answers
+
+
+@pytest.mark.parametrize("variant", [p for p in in_groups("no_redis") if uses_no_redis(p)])
+def test_memory_variant_without_jobs_mentions_no_redis(variant: str, bake: Baker) -> None:
     project = project_of(variant, bake)
     mentions = [
         str(path.relative_to(project))

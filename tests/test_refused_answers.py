@@ -47,10 +47,6 @@ def assert_nothing_left(tmp_path: Path) -> None:
             {"project_name": "Agt Bad", "kubernetes": "yes", "docker": "no"},
             "ERROR: kubernetes=yes needs docker=yes",
         ),
-        (
-            {"project_name": "Agt Bad", "background_jobs": "taskiq"},
-            "ERROR: background_jobs=taskiq queues jobs in Redis: also answer rate_limit_storage=redis",
-        ),
     ],
     ids=[
         "slug-not-identifier",
@@ -60,7 +56,6 @@ def assert_nothing_left(tmp_path: Path) -> None:
         "quote",
         "long-slug",
         "kubernetes-without-docker",
-        "taskiq-without-redis",
     ],
 )
 def test_bad_answer_is_refused_and_leaves_nothing(

@@ -60,17 +60,13 @@ VARIANTS = (
         rate_limit_storage="redis",
         tracing="opentelemetry",
     ),
-    # Manifests only: the taskiq and kubernetes matrix rows already run the code of both.
-    row(
-        "kubernetes_taskiq",
-        "kubernetes",
-        kubernetes=True,
-        rate_limit_storage="redis",
-        background_jobs="taskiq",
-    ),
-    # taskiq needs Redis (the pre-gen hook refuses it without); with SQLite the API and the worker
-    # share one database file.
+    # Manifests only: the taskiq and kubernetes matrix rows already run the code of both. Redis
+    # comes in for the job queue alone (kubernetes_redis_tracing has the Redis counters).
+    row("kubernetes_taskiq", "kubernetes", kubernetes=True, background_jobs="taskiq"),
+    # With SQLite the API and the worker share one database file.
     row("taskiq", "matrix agents", rate_limit_storage="redis", background_jobs="taskiq"),
+    # Redis for the job queue only: the rate-limit counters stay in memory.
+    row("taskiq_memory", "matrix", background_jobs="taskiq"),
     row(
         "sqlite_taskiq",
         "matrix",
@@ -108,7 +104,22 @@ VARIANTS = (
         background_jobs="taskiq",
         python_version="3.11",
     ),
+    row(
+        "deploy_pg_taskiq_memory",
+        "deployment",
+        database="postgresql",
+        rate_limit_storage="memory",
+        background_jobs="taskiq",
+        python_version="3.12",
+    ),
 )
+
+
+def uses_redis(answers: dict[str, Any]) -> bool:
+    """Whether a bake gets Redis: for the rate-limit counters, the job queue, or both."""
+    return (
+        answers.get("rate_limit_storage") == "redis" or answers.get("background_jobs") == "taskiq"
+    )
 
 
 def variants_in(suite: str) -> list[Variant]:

@@ -1,6 +1,8 @@
 """Alembic environment: async engine, URL from the app settings unless the caller sets one."""
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from logging.config import fileConfig
 from typing import Any, Literal
 
@@ -8,10 +10,12 @@ from alembic.autogenerate.api import AutogenContext
 from alembic.operations.ops import MigrationScript
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 {%- if cookiecutter.database == "sqlite" %}
 from sqlalchemy import pool
 {%- endif %}
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 {%- if cookiecutter.database == "sqlite" %}
 from sqlalchemy.ext.asyncio import create_async_engine
 {%- endif %}
@@ -20,6 +24,7 @@ from alembic import context
 from app import models  # noqa: F401  (registers every table on Base.metadata)
 from app.core.config import Settings, settings_or_exit
 from app.db.base import Base, UTCDateTime
+from app.db.connection_errors import exit_on_connection_failure
 {%- if cookiecutter.database == "postgresql" %}
 from app.db.session import create_engine
 {%- endif %}
@@ -102,7 +107,43 @@ async def run_async_migrations() -> None:
     await engine.dispose()
 
 
+@contextmanager
+def failures_in_one_line() -> Iterator[None]:
+    """A migration the database refuses, or a revision made on an old schema: one line each."""
+    try:
+        yield
+    except CommandError as error:
+        if "not up to date" not in str(error):
+            raise
+        raise SystemExit(
+            "ERROR: the database is behind alembic/versions: run `make migrate` first, then "
+            "`make revision` again (autogenerate compares the models with the database)"
+        ) from None
+    except DBAPIError as error:
+        reason = str(error.orig).strip().splitlines()[0]
+        hint = (
+            "a new NOT NULL column needs server_default= for the rows already there "
+            "(docs/operations.md, Migrations)"
+            if "null" in reason.lower()
+            else "fix the migration in alembic/versions"
+        )
+{%- if cookiecutter.database == "postgresql" %}
+        # PostgreSQL runs DDL in the transaction: the failed migration left nothing behind.
+        raise SystemExit(
+            f"ERROR: a migration failed and was rolled back ({reason}): {hint}, then run "
+            "`make migrate` again"
+        ) from None
+{%- else %}
+        # SQLite commits some DDL as it goes: `alembic current` says where the schema stopped.
+        raise SystemExit(
+            f"ERROR: a migration failed ({reason}): {hint}, check `alembic current`, then run "
+            "`make migrate` again"
+        ) from None
+{%- endif %}
+
+
 if context.is_offline_mode():
     run_migrations_offline()
 else:
-    asyncio.run(run_async_migrations())
+    with failures_in_one_line(), exit_on_connection_failure(settings().database_url):
+        asyncio.run(run_async_migrations())

@@ -1,21 +1,33 @@
-"""Operator commands: `python -m app.cli {create-db,superuser,prune-tokens}`."""
+"""Operator commands: `python -m app.cli {create-db,superuser,prune-tokens{% if cookiecutter.background_jobs == "taskiq" %},check-queue{% endif %}}`."""
 
 import argparse
 import asyncio
 import logging
 import sys
+{%- if cookiecutter.background_jobs == "taskiq" %}
+from collections.abc import Awaitable
+{%- endif %}
 {%- if cookiecutter.database == "sqlite" %}
 from pathlib import Path
-
-from sqlalchemy.engine import make_url
-{%- else %}
-
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 {%- endif %}
+{%- if cookiecutter.background_jobs == "taskiq" %}
+from typing import cast
+from urllib.parse import urlsplit
+{%- endif %}
+
+from pydantic import ValidationError
+{%- if cookiecutter.background_jobs == "taskiq" %}
+from redis.asyncio import Redis
+from redis.exceptions import AuthenticationError, RedisError
+{%- endif %}
+{%- if cookiecutter.database == "postgresql" %}
+from sqlalchemy import text
+{%- endif %}
+from sqlalchemy.engine import make_url
 
 from app.core.clock import utcnow
 from app.core.config import Settings, settings_or_exit
+from app.db.connection_errors import exit_on_connection_failure
 {%- if cookiecutter.database == "sqlite" %}
 from app.db.session import create_database
 {%- else %}
@@ -23,6 +35,7 @@ from app.db.session import create_database, create_engine
 {%- endif %}
 from app.repositories.refresh_tokens import RefreshTokenRepository
 from app.repositories.user_tokens import UserTokenRepository
+from app.schemas.users import UserCreate
 from app.services.users import UserService
 
 logger = logging.getLogger("app.cli")
@@ -42,6 +55,15 @@ def _create_parent_folder(path: Path) -> bool:
     existed = path.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
     return not existed
+
+
+def _migrated_file_or_exit(settings: Settings) -> None:
+    """SQLite would create a missing file, empty: say what to run instead of "no such table"."""
+    path = Path(str(make_url(settings.database_url).database))
+    if not path.is_file():
+        raise SystemExit(
+            f"ERROR: no SQLite file at {str(path)!r} (DATABASE_URL): run `make migrate` first"
+        )
 {%- else -%}
 async def create_db(settings: Settings) -> bool:
     """Creates the PostgreSQL database in DATABASE_URL if it does not exist; True if created."""
@@ -68,19 +90,37 @@ async def create_db(settings: Settings) -> bool:
 async def create_superuser(settings: Settings) -> int:
     if not settings.first_superuser_password:
         print(
-            "FIRST_SUPERUSER_PASSWORD is empty: set it in .env or the environment.", file=sys.stderr
+            "ERROR: FIRST_SUPERUSER_PASSWORD is empty: set it in .env or the environment.",
+            file=sys.stderr,
         )
+        return 1
+    try:
+        # The rules the API applies at sign-up: an admin it would refuse is not created either.
+        admin = UserCreate(
+            email=settings.first_superuser_email, password=settings.first_superuser_password
+        )
+    except ValidationError as error:
+        print(f"ERROR: {_describe_refused_admin(error)}", file=sys.stderr)
         return 1
     database = create_database(settings)
     try:
         async with database.transaction() as session:
             user, created = await UserService(settings).ensure_superuser(
-                session, settings.first_superuser_email, settings.first_superuser_password
+                session, admin.email, admin.password
             )
     finally:
         await database.engine.dispose()
     print(f"{'Created' if created else 'Already present'}: admin {user.email}")
     return 0
+
+
+def _describe_refused_admin(error: ValidationError) -> str:
+    """`FIRST_SUPERUSER_PASSWORD: <rule>` per refused field, on one line."""
+    refused = "; ".join(
+        f"FIRST_SUPERUSER_{'.'.join(map(str, detail['loc'])).upper()}: {detail['msg']}"
+        for detail in error.errors()
+    )
+    return f"{refused} (the API refuses the same at sign-up)"
 
 
 async def prune_tokens(settings: Settings) -> int:
@@ -96,18 +136,60 @@ async def prune_tokens(settings: Settings) -> int:
     return 0
 
 
+{%- if cookiecutter.background_jobs == "taskiq" %}
+
+
+async def check_queue(settings: Settings) -> None:
+    """Exits with one line unless Redis at REDIS_URL answers: `make worker` runs it first, since
+    taskiq itself would restart its workers forever, a traceback each time."""
+    url = urlsplit(settings.redis_url)
+    where = f"{url.hostname or 'localhost'}:{url.port or 6379}"
+    try:
+        async with Redis.from_url(
+            settings.redis_url,
+            socket_connect_timeout=settings.redis_timeout_seconds,
+            socket_timeout=settings.redis_timeout_seconds,
+        ) as redis:
+            # redis-py types ping() for its sync and async clients at once.
+            await cast("Awaitable[bool]", redis.ping())
+    except AuthenticationError as error:
+        raise SystemExit(
+            f"ERROR: Redis at {where} refused the login ({error}): fix the password in REDIS_URL"
+        ) from None
+    except (RedisError, OSError) as error:
+        raise SystemExit(
+            f"ERROR: Redis at {where} (REDIS_URL) does not answer ({error}): start Redis there, "
+            "or set REDIS_URL to one that runs"
+        ) from None
+{%- endif %}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.cli")
-    parser.add_argument("command", choices=["create-db", "superuser", "prune-tokens"])
+{%- if cookiecutter.background_jobs == "taskiq" %}
+    commands = ["create-db", "superuser", "prune-tokens", "check-queue"]
+{%- else %}
+    commands = ["create-db", "superuser", "prune-tokens"]
+{%- endif %}
+    parser.add_argument("command", choices=commands)
     args = parser.parse_args(argv)
     settings = settings_or_exit()
-    if args.command == "create-db":
-        created = asyncio.run(create_db(settings))
-        print(f"Database {'created' if created else 'already exists'}")
+{%- if cookiecutter.background_jobs == "taskiq" %}
+    if args.command == "check-queue":
+        asyncio.run(check_queue(settings))
         return 0
-    if args.command == "superuser":
-        return asyncio.run(create_superuser(settings))
-    return asyncio.run(prune_tokens(settings))
+{%- endif %}
+    with exit_on_connection_failure(settings.database_url):
+        if args.command == "create-db":
+            created = asyncio.run(create_db(settings))
+            print(f"Database {'created' if created else 'already exists'}")
+            return 0
+{%- if cookiecutter.database == "sqlite" %}
+        _migrated_file_or_exit(settings)
+{%- endif %}
+        if args.command == "superuser":
+            return asyncio.run(create_superuser(settings))
+        return asyncio.run(prune_tokens(settings))
 
 
 if __name__ == "__main__":

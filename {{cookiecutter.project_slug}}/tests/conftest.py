@@ -6,6 +6,9 @@ Test settings come from `tests/settings.py`, which reads nothing but the databas
 """
 
 import asyncio
+{%- if cookiecutter.background_jobs == "taskiq" %}
+import contextlib
+{%- endif %}
 import io
 import logging
 import uuid
@@ -16,12 +19,14 @@ import pytest
 from alembic.config import Config
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
+{%- if cookiecutter.background_jobs == "taskiq" %}
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+{%- endif %}
 {%- if cookiecutter.database == "sqlite" %}
 from sqlalchemy.engine import make_url
 {%- else %}
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
 {%- endif %}
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -31,10 +36,10 @@ from app.api.deps import get_email_jobs
 {%- endif %}
 from app.cli import create_db
 from app.core.config import Settings
-{%- if cookiecutter.database == "postgresql" %}
-from app.core.exceptions import DatabaseUnavailableError
-{%- endif %}
 from app.core.security import create_token, hash_password
+{%- if cookiecutter.database == "postgresql" %}
+from app.db.connection_errors import describe_connection_failure
+{%- endif %}
 from app.db.session import Database, create_engine, read_only
 from app.main import create_app
 from app.models.users import Role, User
@@ -42,9 +47,11 @@ from app.models.users import Role, User
 from tests.jobs.inline import InlineEmailJobs
 {%- endif %}
 from tests.mail import Mailbox, MailServer
-from tests.settings import changed_settings, {% if cookiecutter.database == "postgresql" %}database_url_for_tests, {% endif %}make_test_settings
+from tests.settings import changed_settings, database_url_for_tests, make_test_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Read while pytest loads this file, so a URL that cannot work ends the run in one line.
+TEST_DATABASE_URL = database_url_for_tests()
 PASSWORD = "correct horse battery"
 # Nothing answers here: readiness must report the database as unavailable.
 {%- if cookiecutter.database == "sqlite" %}
@@ -84,23 +91,23 @@ async def reset_database(database_url: str) -> None:
 
 
 {% if cookiecutter.database == "postgresql" -%}
+class ERROR(pytest.exit.Exception):
+    """pytest prints an exit at start-up as `<class name>: <reason>`: this one reads `ERROR: ...`,
+    like every other command's start-up failure."""
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Stops at once, in one line, when the test database server cannot be reached."""
-    url = database_url_for_tests()
+    url = TEST_DATABASE_URL
     try:
         asyncio.run(asyncio.wait_for(create_db(make_test_settings(database_url=url)), timeout=10))
-    except (OSError, DBAPIError, DatabaseUnavailableError) as exc:
-        shown = make_url(url).render_as_string(hide_password=True)
-        # The driver's own error: under a DBAPIError, or what made the connect fail.
-        cause = exc.orig if isinstance(exc, DBAPIError) else exc.__cause__ or exc
-        reason = type(cause).__name__
+    except Exception as exc:
+        message = describe_connection_failure(exc, url, "TEST_DATABASE_URL")
+        if message is None:
+            raise
         # pytest writes the exit reason once; its reporter would repeat it in a banner.
         session.config.pluginmanager.unregister(name="terminalreporter")
-        pytest.exit(
-            f"Cannot reach the test database at {shown} ({reason}): start PostgreSQL, "
-            "or set TEST_DATABASE_URL to a server that answers.",
-            returncode=3,
-        )
+        raise ERROR(message, returncode=3) from None
 
 
 {% endif -%}
@@ -113,6 +120,18 @@ def mail_server() -> Iterator[MailServer]:
 @pytest.fixture(scope="session")
 def settings(mail_server: MailServer) -> Settings:
     return make_test_settings(smtp_port=mail_server.port)
+{%- if cookiecutter.background_jobs == "taskiq" %}
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def jobs_of_the_run_removed(settings: Settings) -> AsyncIterator[None]:
+    """Jobs the run's apps queued (no worker reads them) go with the run's queue at the end."""
+    yield
+    # A run of tests that never needed Redis must not fail for want of it here.
+    with contextlib.suppress(RedisError, OSError):
+        async with Redis.from_url(settings.redis_url) as redis:
+            await redis.delete(settings.jobs_queue_name)
+{%- endif %}
 
 
 @pytest.fixture

@@ -4,11 +4,20 @@ suite. Only where the databases live is read from outside (TEST_DATABASE_URL or 
 import uuid
 {% endif %}
 {%- if cookiecutter.database == "postgresql" or cookiecutter.background_jobs == "taskiq" %}
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
+{%- else %}
+from pydantic import ValidationError
 {%- endif %}
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from app.core.config import Environment, Settings
+from app.core.config import Environment, Settings, describe_settings_error
+{%- if cookiecutter.background_jobs == "taskiq" %}
+
+# Never the project's own queue: a running `make worker` must not see test jobs. One per run, so
+# the broker (built from the environment, see conftest.py) and every app of the run share it,
+# and the run deletes it at the end (tests/conftest.py).
+TEST_JOBS_QUEUE = f"{{ cookiecutter.project_slug }}-test-{uuid.uuid4().hex}"
+{%- endif %}
 
 
 class HermeticSettings(Settings):
@@ -37,9 +46,13 @@ class DatabaseLocation(BaseSettings):
 
 def database_url_for_tests() -> str:
     location = DatabaseLocation()
-    return HermeticSettings(
-        database_url=location.database_url, test_database_url=location.test_database_url
-    ).resolved_test_database_url
+    try:
+        return HermeticSettings(
+            database_url=location.database_url, test_database_url=location.test_database_url
+        ).resolved_test_database_url
+    except ValidationError as error:
+        # Read while pytest loads conftest.py: a SystemExit passes through it as one line.
+        raise SystemExit(f"ERROR: invalid settings: {describe_settings_error(error)}") from None
 
 
 def make_test_settings(**overrides: object) -> Settings:
@@ -56,8 +69,7 @@ def make_test_settings(**overrides: object) -> Settings:
         "smtp_tls": "none",
         "frontend_url": "https://app.example.com",
 {%- if cookiecutter.background_jobs == "taskiq" %}
-        # Never the project's own queue: a running `make worker` must not see test jobs.
-        "jobs_queue_name": f"{{ cookiecutter.project_slug }}-test-{uuid.uuid4().hex}",
+        "jobs_queue_name": TEST_JOBS_QUEUE,
 {%- endif %}
     }
     values.update(overrides)

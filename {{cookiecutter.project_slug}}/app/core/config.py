@@ -18,6 +18,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 # Secrets that ship in examples; production refuses every one of them.
 KNOWN_WEAK_SECRETS = frozenset({"change-me", "changeme", "secret", "dev-secret-change-me"})
@@ -31,6 +32,25 @@ PRIVATE_NETWORKS = [
     "192.168.0.0/16",
     "fc00::/7",
 ]
+{%- if cookiecutter.database == "postgresql" %}
+# DATABASE_URL may start with any of these (hosted databases hand out postgres://); every one
+# connects through asyncpg, the driver this project installs.
+DATABASE_SCHEMES = ("postgresql+asyncpg", "postgresql", "postgres", "postgresql+psycopg")
+ASYNC_DATABASE_SCHEME = "postgresql+asyncpg"
+DATABASE_URL_SHAPE = "postgresql://USER:PASSWORD@HOST:5432/NAME"
+# TLS modes, as DB_SSL and as `sslmode`/`ssl` in DATABASE_URL; libpq's allow and prefer fall back
+# to plain text, so they are refused rather than guessed.
+SSL_MODES = ("disable", "require", "verify-ca", "verify-full")
+# libpq options providers add to their URLs that asyncpg has no parameter for.
+LIBPQ_ONLY_OPTIONS = frozenset(
+    {"channel_binding", "connect_timeout", "application_name", "options", "gssencmode"}
+)
+{%- else %}
+# DATABASE_URL may start with any of these; every one opens the file through aiosqlite.
+DATABASE_SCHEMES = ("sqlite+aiosqlite", "sqlite", "sqlite+pysqlite")
+ASYNC_DATABASE_SCHEME = "sqlite+aiosqlite"
+DATABASE_URL_SHAPE = "sqlite:///./folder/name.db"
+{%- endif %}
 
 
 class Environment(StrEnum):
@@ -109,13 +129,18 @@ class Settings(BaseSettings):
     # Counted per target account, whatever address the attempts come from. Tight enough to stop
     # brute force, loose enough that an attacker can lock an owner out for minutes, not days.
     rate_limit_login_account: str = "5/minute;30/hour"
+{%- if cookiecutter.__redis == "yes" %}
 {%- if cookiecutter.rate_limit_storage == "redis" %}
     # Counters live in Redis, shared by every worker and instance
-    # (docs/operations.md, "Rate limits").
+    # (docs/operations.md, "Rate limits"){% if cookiecutter.background_jobs == "taskiq" %}; so does the job queue{% endif %}.
+{%- else %}
+    # The job queue (docs/operations.md, "Background jobs"); rate-limit counters stay in memory.
+{%- endif %}
     redis_url: str = "redis://127.0.0.1:6379/0"
     # Bounds every Redis call: a dead Redis costs this long per request at worst, not minutes.
     redis_timeout_seconds: float = Field(default=0.5, gt=0, le=10)
-{%- else %}
+{%- endif %}
+{%- if cookiecutter.rate_limit_storage == "memory" %}
     rate_limit_storage_url: str = "memory://"
     # Bounds every call to the counter storage (memory answers at once; memcached:// may not).
     rate_limit_storage_timeout_seconds: float = Field(default=0.5, gt=0, le=10)
@@ -125,7 +150,9 @@ class Settings(BaseSettings):
     # (docs/operations.md, "Background jobs").
     jobs_queue_name: str = "{{ cookiecutter.project_slug }}:jobs"
     jobs_max_retries: int = Field(default=5, ge=0, le=50)
-    # Retry n waits n times this long, at most JOBS_RETRY_MAX_DELAY_SECONDS.
+    # A job runs at most JOBS_MAX_RETRIES times in all. Retry n waits n times the wait before it,
+    # starting at this (5, 10, 30, 120 s), at most JOBS_RETRY_MAX_DELAY_SECONDS (taskiq's
+    # SmartRetryMiddleware multiplies the previous delay).
     jobs_retry_delay_seconds: float = Field(default=5.0, ge=0)
     jobs_retry_max_delay_seconds: float = Field(default=300.0, ge=0)
     # A job unacknowledged this long (its worker died) is taken over by another worker.
@@ -185,6 +212,12 @@ class Settings(BaseSettings):
         )
         return init_settings, env_settings, dotenv_settings, secret_files
 
+    @field_validator("database_url", "test_database_url")
+    @classmethod
+    def _use_the_async_driver(cls, value: str) -> str:
+        """A URL as a provider hands it out works as it is; one that cannot work fails here."""
+        return async_database_url(value) if value else value
+
     @field_validator("cors_origins", "metrics_allow_from", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
@@ -219,6 +252,18 @@ class Settings(BaseSettings):
             raise ValueError("must be an http:// or https:// URL with a host")
         return value
 
+{%- if cookiecutter.database == "postgresql" %}
+
+    @model_validator(mode="after")
+    def _refuse_two_tls_modes(self) -> Self:
+        in_url = url_ssl_mode(self.database_url)
+        if self.db_ssl and in_url and self.db_ssl != in_url:
+            raise ValueError(
+                f"DB_SSL={self.db_ssl} and sslmode={in_url} in DATABASE_URL disagree: keep one"
+            )
+        return self
+{%- endif %}
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Self:
         if self.environment != Environment.PRODUCTION:
@@ -251,7 +296,12 @@ class Settings(BaseSettings):
 
     @property
     def resolved_db_ssl(self) -> str:
-        return self.db_ssl or ("verify-full" if self.is_production else "disable")
+        # DB_SSL, else the URL's sslmode (what a provider handed out), else by environment.
+        return (
+            self.db_ssl
+            or url_ssl_mode(self.database_url)
+            or ("verify-full" if self.is_production else "disable")
+        )
 {%- endif %}
 
     @property
@@ -280,6 +330,43 @@ def is_loopback_host(host: str) -> bool:
         return ip_address(name).is_loopback
     except ValueError:  # a host name other than localhost
         return False
+
+
+def async_database_url(url: str) -> str:
+    """`url` on the async driver this project uses; ValueError naming the forms that work."""
+    forms = ", ".join(f"{scheme}://" for scheme in DATABASE_SCHEMES)
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        # Not echoed: the value may hold a password.
+        raise ValueError(f"not a database URL of the form {DATABASE_URL_SHAPE}") from None
+    if parsed.drivername not in DATABASE_SCHEMES:
+        raise ValueError(
+            f"{parsed.drivername}:// cannot work here, this service runs on "
+            f"{% if cookiecutter.database == "postgresql" %}PostgreSQL{% else %}SQLite{% endif %}: use one of {forms}"
+        )
+    parsed = parsed.set(drivername=ASYNC_DATABASE_SCHEME)
+{%- if cookiecutter.database == "postgresql" %}
+    query = dict(parsed.query)
+    unknown = sorted(LIBPQ_ONLY_OPTIONS & query.keys())
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)}: libpq options asyncpg does not take; remove them")
+    # Providers write libpq's sslmode=require; asyncpg names the same setting ssl.
+    if "sslmode" in query:
+        query["ssl"] = query.pop("sslmode")
+    if "ssl" in query and query["ssl"] not in SSL_MODES:
+        raise ValueError(f"sslmode={query['ssl']} is not one of {', '.join(SSL_MODES)}")
+    parsed = parsed.set(query=query)
+{%- endif %}
+    return parsed.render_as_string(hide_password=False)
+{%- if cookiecutter.database == "postgresql" %}
+
+
+def url_ssl_mode(url: str) -> str:
+    """The TLS mode a (normalised) DATABASE_URL asks for; empty if it names none."""
+    mode = make_url(url).query.get("ssl", "")
+    return mode if isinstance(mode, str) else ""
+{%- endif %}
 
 
 def with_database_suffix(url: str, suffix: str) -> str:

@@ -7,9 +7,11 @@ same settings, database and email sender through `TaskiqDepends(Request)` as end
 import asyncio
 import contextlib
 import inspect
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiosmtplib
 import taskiq_fastapi
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -20,12 +22,31 @@ from taskiq_redis import RedisStreamBroker
 
 from app.core.config import Settings, settings_or_exit
 from app.jobs.heartbeat import READY, remove_beat, write_beat
+from app.core.exceptions import ServiceUnavailableError
+from app.observability.request_context import bind_request_id
 
 # A backstop only: acknowledged jobs are deleted at once (ForgetfulStreamBroker).
 STREAM_MAX_LENGTH = 100_000
 # Workers take turns claiming a dead worker's jobs under a Redis lock; if the worker holding it is
 # killed, the lock expires after this long instead of blocking every later claim.
 CLAIM_LOCK_SECONDS = 10
+# What retries are for: the mail server or the database refusing or unreachable for now. A failed
+# attempt of this kind is one log line; anything else (a bug) keeps its traceback.
+PASSING_FAILURES = (OSError, aiosmtplib.SMTPException, ServiceUnavailableError)
+
+
+class PassingFailureInOneLine(logging.Filter):
+    """taskiq logs every failed attempt with its traceback (35 lines for a busy mail server)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, PASSING_FAILURES):
+            record.msg, record.args = "Attempt failed: %s: %s", (type(error).__name__, error)
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+logging.getLogger("taskiq.receiver.receiver").addFilter(PassingFailureInOneLine())
 
 
 class BackoffRetryMiddleware(SmartRetryMiddleware):
@@ -33,6 +54,12 @@ class BackoffRetryMiddleware(SmartRetryMiddleware):
 
     The failed message stays unacknowledged while waiting, so a worker dying now loses nothing.
     """
+
+    def pre_execute(self, message: TaskiqMessage) -> TaskiqMessage:
+        # Each job runs in an asyncio task of its own: its log lines carry the job's id, which
+        # its retries keep, where a request's lines carry the request id.
+        bind_request_id(message.task_id)
+        return message
 
     async def on_send(
         self, kicker: AsyncKicker[Any, Any], message: TaskiqMessage, delay: float

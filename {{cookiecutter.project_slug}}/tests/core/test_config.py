@@ -70,6 +70,7 @@ def test_the_secret_key_never_shows_in_a_repr_or_a_dump() -> None:
         assert key not in shown
 
 
+{% if cookiecutter.database == "postgresql" -%}
 def test_test_database_defaults_to_a_sibling_database() -> None:
     configured = settings(
         database_url="postgresql+asyncpg://u:p%40ss@db:5432/shop", test_database_url=""
@@ -79,9 +80,71 @@ def test_test_database_defaults_to_a_sibling_database() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgres://u:p%40ss@db/shop", "postgresql+asyncpg://u:p%40ss@db/shop"),
+        ("postgresql://u@db:6543/shop", "postgresql+asyncpg://u@db:6543/shop"),
+        ("postgresql+psycopg://u@db/shop", "postgresql+asyncpg://u@db/shop"),
+        ("postgresql+asyncpg://u@db/shop", "postgresql+asyncpg://u@db/shop"),
+        # What hosted databases hand out: libpq's sslmode is asyncpg's ssl.
+        ("postgres://u@db/shop?sslmode=require", "postgresql+asyncpg://u@db/shop?ssl=require"),
+    ],
+)
+def test_database_urls_as_providers_write_them_connect_through_asyncpg(
+    given: str, used: str
+) -> None:
+    configured = settings(database_url=given, test_database_url=given)
+    assert configured.database_url == used
+    assert configured.test_database_url == used
+
+
+def test_the_tls_mode_in_the_url_is_the_one_used_unless_db_ssl_says_the_same() -> None:
+    url = "postgres://u@db/shop?sslmode=verify-full"
+    assert settings(database_url=url).resolved_db_ssl == "verify-full"
+    assert settings(database_url=url, db_ssl="verify-full").resolved_db_ssl == "verify-full"
+    assert refusal(database_url=url, db_ssl="disable") == (
+        "DB_SSL=disable and sslmode=verify-full in DATABASE_URL disagree: keep one"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("mysql://u@db/shop", "mysql:// cannot work here, this service runs on PostgreSQL"),
+        ("sqlite:///shop.db", "sqlite:// cannot work here, this service runs on PostgreSQL"),
+        ("postgres://u:secret@db:port/shop", "not a database URL of the form"),
+        ("postgres://u@db/shop?sslmode=prefer", "sslmode=prefer is not one of disable, require"),
+        ("postgres://u@db/shop?channel_binding=require", "channel_binding: libpq options"),
+    ],
+)
+def test_a_database_url_that_cannot_work_is_refused_in_one_line(url: str, reason: str) -> None:
+    for name in ("database_url", "test_database_url"):
+        refused = refusal(**{name: url})
+        assert refused.startswith(f"{name.upper()}: {reason}")
+        assert "secret" not in refused
+    assert refusal(database_url="mysql://u@db/shop").endswith(
+        "use one of postgresql+asyncpg://, postgresql://, postgres://, postgresql+psycopg://"
+    )
+{%- else -%}
 def test_test_database_of_a_sqlite_file_is_a_sibling_file() -> None:
     configured = settings(database_url="sqlite+aiosqlite:///./data/shop.db", test_database_url="")
     assert configured.resolved_test_database_url == "sqlite+aiosqlite:///data/shop_test.db"
+
+
+@pytest.mark.parametrize("given", ["sqlite:///./shop.db", "sqlite+pysqlite:///./shop.db"])
+def test_sqlite_urls_open_the_file_through_aiosqlite(given: str) -> None:
+    assert settings(database_url=given).database_url == "sqlite+aiosqlite:///./shop.db"
+
+
+@pytest.mark.parametrize("url", ["postgres://u@db/shop", "mysql://u@db/shop"])
+def test_a_database_url_that_cannot_work_is_refused_in_one_line(url: str) -> None:
+    scheme = url.split(":")[0]
+    assert refusal(database_url=url) == (
+        f"DATABASE_URL: {scheme}:// cannot work here, this service runs on SQLite: use one of "
+        "sqlite+aiosqlite://, sqlite://, sqlite+pysqlite://"
+    )
+{%- endif %}
 
 
 def test_cors_origins_accept_a_comma_separated_environment_value(

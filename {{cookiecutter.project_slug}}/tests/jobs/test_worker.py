@@ -1,6 +1,7 @@
 """Email jobs through a real taskiq worker process and the real Redis: delivery, retries, crashes."""
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI
@@ -72,7 +73,11 @@ async def test_a_job_that_fails_once_is_retried_and_mails_one_link(
     await wait_for_mail(mailbox, user.email, worker)
     assert mailbox.refuse_next == 0  # the first attempt was refused
     assert len(mailbox.sent_to(user.email)) == 1
-    assert "Retrying" in worker.output()
+    output = worker.output()
+    assert "Retrying" in output
+    # One line for the refused attempt, in the service's format, under the job's id.
+    assert "Traceback" not in output
+    assert re.search(r"ERROR +\[[0-9a-f]{32}\] .*receiver: Attempt failed: SMTPDataError", output)
     async with AsyncSession(engine) as session:
         tokens = await session.scalar(
             select(func.count()).select_from(UserToken).where(UserToken.user_id == user.id)
