@@ -21,8 +21,8 @@ from taskiq.middlewares import SmartRetryMiddleware
 from taskiq_redis import RedisStreamBroker
 
 from app.core.config import Settings, settings_or_exit
-from app.jobs.heartbeat import READY, remove_beat, write_beat
 from app.core.exceptions import ServiceUnavailableError
+from app.jobs.heartbeat import READY, remove_beat, write_beat
 from app.observability.request_context import bind_request_id
 
 # A backstop only: acknowledged jobs are deleted at once (ForgetfulStreamBroker).
