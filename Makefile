@@ -1,8 +1,17 @@
 # Template repository: bake a project, run every test of the template and of its bakes.
 PYTHON ?= python3.11
+# uv builds the environments from uv.lock with this interpreter and never downloads one.
+export UV_PYTHON := $(PYTHON)
+export UV_PYTHON_DOWNLOADS := never
+UV_VERSION := 0.13.8
+# uv from PATH; without one, this pinned uv is put in .cache/uv with pip (a fresh CI machine).
+UV := $(or $(shell command -v uv 2>/dev/null),.cache/uv/bin/uv)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# cookiecutter alone, for `make bake`.
+BAKE_VENV := .cache/bake-venv
+BAKE_STAMP := $(BAKE_VENV)/.installed
 OUT ?= build
 BENCH_VENV := .cache/bench-venv
 BENCH_STAMP := $(BENCH_VENV)/.installed
@@ -20,13 +29,20 @@ help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's|$$(OUT)|$(OUT)|g' \
 		| awk -F ':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-$(STAMP): requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+.cache/uv/bin/uv:
+	@echo "uv is not on PATH: installing uv==$(UV_VERSION) into .cache/uv with pip"
+	$(PYTHON) -m venv .cache/uv
+	.cache/uv/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --quiet
 	@touch $(STAMP)
 
-install: $(STAMP) ## Create .venv with the template's pinned tooling
+install: $(STAMP) ## Create .venv with the template's locked tooling (uv.lock, group dev)
+
+$(BAKE_STAMP): pyproject.toml uv.lock | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(BAKE_VENV) $(UV) sync --locked --quiet --only-group bake
+	@touch $(BAKE_STAMP)
 
 $(CLAUDE_STAMP):
 	timeout 300 npm install --prefix $(CLAUDE_PREFIX) --no-audit --no-fund --loglevel=error \
@@ -35,8 +51,10 @@ $(CLAUDE_STAMP):
 
 claude: $(CLAUDE_STAMP) ## Install the pinned Claude Code into .cache/claude (validates agent files)
 
-bake: $(STAMP) ## Bake the default project into $(OUT)/ (answers: make bake ARGS="database=sqlite")
-	$(BIN)/cookiecutter --no-input --overwrite-if-exists --output-dir $(OUT) . $(ARGS)
+# uv on PATH: the bake's hook writes the project's uv.lock with it.
+bake: $(BAKE_STAMP) ## Bake the default project into $(OUT)/ (answers: make bake ARGS="database=sqlite")
+	PATH="$(abspath $(dir $(UV))):$$PATH" $(BAKE_VENV)/bin/cookiecutter --no-input \
+		--overwrite-if-exists --output-dir $(OUT) . $(ARGS)
 
 test: $(STAMP) lint ## Lint the template's code, then bake every variant and run its checks and tests
 	@$(MAKE) --no-print-directory claude || echo "Claude Code not installed: its validator checks will be skipped"

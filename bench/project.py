@@ -51,8 +51,8 @@ def uses_redis(baked: Baked) -> bool:
 
 def install_dependencies(project: Path, stamp_dir: Path) -> None:
     """Installs the baked project's pinned runtime + dev dependencies into this venv, once."""
-    meta = tomllib.loads((project / "pyproject.toml").read_text())["project"]
-    requirements = [*meta["dependencies"], *meta["optional-dependencies"]["dev"]]
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    requirements = [*pyproject["project"]["dependencies"], *pyproject["dependency-groups"]["dev"]]
     digest = hashlib.sha256("\n".join(requirements).encode()).hexdigest()[:16]
     stamp = stamp_dir / f"project-deps-{digest}"
     if stamp.exists():

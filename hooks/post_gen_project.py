@@ -1,4 +1,5 @@
-"""Removes what the answers turned off, writes `.env` with a fresh secret, prints next steps.
+"""Removes what the answers turned off, writes `.env` with a fresh secret and `uv.lock`, prints
+next steps.
 
 What each answer removes is declared once, in `REMOVALS`; a template test checks that every path
 named there exists in the template, so the table cannot silently rot. The bake's file hashes go
@@ -10,6 +11,7 @@ import json
 import os
 import secrets
 import shutil
+import subprocess
 import sys
 from collections.abc import Mapping
 from fnmatch import fnmatch
@@ -125,6 +127,37 @@ def write_manifest(project: Path) -> None:
     (project / MANIFEST).write_text(json.dumps(hashes, indent=1) + "\n")
 
 
+# Resolving needs the package index; a bake must not hang on a network that drops packets.
+LOCK_TIMEOUT_SECONDS = 120
+
+
+def write_lock(project: Path, uv: str | None) -> str:
+    """`uv lock` for the baked pyproject.toml; returns the one line the next steps print.
+
+    The index first, for current releases of the packages pyproject.toml leaves unpinned; uv's
+    cache alone when the index cannot be reached. A bake that writes no lock still works: the
+    first `make install` resolves one. A re-bake keeps what the existing lock pins where it can.
+    """
+    if uv is None:
+        return "uv is not on PATH: `make install` brings a pinned one and writes uv.lock."
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+    for offline in ([], ["--offline"]):
+        try:
+            result = subprocess.run(
+                [uv, "lock", "--quiet", *offline],
+                cwd=project,
+                env=env,
+                capture_output=True,
+                timeout=LOCK_TIMEOUT_SECONDS,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            continue
+        if result.returncode == 0:
+            return "Wrote uv.lock (every package, pinned with hashes): commit it with the project."
+    return "uv.lock not written (package index unreachable): `make install` writes it once online."
+
+
 def location(project: Path, start: str | None) -> str:
     """The project as seen from where cookiecutter was started: relative below it, else absolute."""
     if start and project.is_relative_to(Path(start).resolve()):
@@ -132,10 +165,12 @@ def location(project: Path, start: str | None) -> str:
     return str(project)
 
 
-def next_steps(answers: Mapping[str, Any], where: str, env_kept: bool = False) -> str:
+def next_steps(
+    answers: Mapping[str, Any], where: str, env_kept: bool = False, lock: str = ""
+) -> str:
     kept = "\nKept the existing .env (its SECRET_KEY is unchanged).\n" if env_kept else ""
     return (
-        f"\nBaked {answers['project_name']} in {where}\n{kept}\n"
+        f"\nBaked {answers['project_name']} in {where}\n{kept}{lock}\n"
         f"  cd {where}\n"
         "  make run     # install, migrate, serve on http://127.0.0.1:8000/docs\n"
         "  make test    # the whole test suite\n"
@@ -148,8 +183,11 @@ def main(project: Path) -> int:
         remove(project, relative)
     env_written = write_env(project)
     write_manifest(project)
+    # After the manifest: the lock is resolved, not baked, and `make upgrade` may change it.
+    lock = write_lock(project, shutil.which("uv"))
     # PWD is the shell's directory when cookiecutter started; the hook itself runs in the project.
-    print(next_steps(answers, location(project, os.environ.get("PWD")), env_kept=not env_written))
+    where = location(project, os.environ.get("PWD"))
+    print(next_steps(answers, where, env_kept=not env_written, lock=f"{lock}\n"))
     return 0
 
 

@@ -28,6 +28,7 @@ TEMPLATE_SYNTAX = re.compile(r"\{\{|\{%|%\}|\{#|cookiecutter\.")
 BINARY_SUFFIXES = {".png", ".jpg", ".ico", ".pyc", ".db"}
 SKIPPED_DIRS = {
     ".venv",
+    ".uv",
     "__pycache__",
     ".mypy_cache",
     ".ruff_cache",
@@ -90,13 +91,6 @@ def commit_all(repo: Path, message: str) -> str:
     return run(["git", "rev-parse", "HEAD"], cwd=repo).stdout.strip()
 
 
-def pinned_requirements(project: Path) -> list[str]:
-    """The baked project's pinned runtime and dev requirements, from its pyproject.toml."""
-    data: dict[str, Any] = tomllib.loads((project / "pyproject.toml").read_text())
-    project_table = data["project"]
-    return [*project_table["dependencies"], *project_table["optional-dependencies"]["dev"]]
-
-
 def target_python(project: Path) -> str:
     """The X.Y the project targets, from its `requires-python = ">=X.Y"`."""
     data: dict[str, Any] = tomllib.loads((project / "pyproject.toml").read_text())
@@ -116,40 +110,48 @@ def find_interpreter(version: str) -> Path:
     raise LookupError(f"no working python{version} on PATH or under {pyenv_root}/versions")
 
 
-def shared_venv(project: Path) -> Path:
-    """A virtualenv with the project's pins and interpreter, shared by every bake that has the same.
+UV = str(Path(sys.executable).parent / "uv")
+# The bakes' hooks run `uv lock` with the uv on PATH: the one pinned beside these tests.
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
 
-    Keyed by the requirement set, so optional drivers (asyncpg, aiosqlite, redis) are never
-    installed into a variant that does not declare them: a missing pin fails its tests.
+
+def locked_packages(project: Path) -> str:
+    """What `uv sync` installs from the bake's uv.lock, the project itself left out.
+
+    `--locked` fails when uv.lock is not the resolution of pyproject.toml, so every variant that
+    gets a venv is checked too.
+    """
+    export = [UV, "export", "--locked", "--no-emit-project", "--no-hashes", "--no-header"]
+    return run([*export, "--quiet"], cwd=project).stdout
+
+
+def shared_venv(project: Path) -> Path:
+    """A virtualenv synced from the project's uv.lock, shared by every bake that locks the same.
+
+    Keyed by the locked package set and the interpreter, so optional drivers (asyncpg,
+    aiosqlite, redis) are never installed into a variant that does not lock them: a missing pin
+    fails its tests. Every venv links its files from uv's one cache, so a new one takes seconds.
     """
     version = target_python(project)
-    requirements = pinned_requirements(project)
-    key_text = "\n".join([f"python{version}", *sorted(requirements)])
+    key_text = f"python{version}\n{locked_packages(project)}"
     venv = CACHE_DIR / f"baked-venv-{hashlib.sha256(key_text.encode()).hexdigest()[:12]}"
     CACHE_DIR.mkdir(exist_ok=True)
     # Parallel workers may want the same venv at once: one builds it, the others wait.
     with (CACHE_DIR / f"{venv.name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (venv / ".complete").exists():
-            uv = str(Path(sys.executable).parent / "uv")
             interpreter = str(find_interpreter(version))
-            run(
-                [uv, "venv", "--quiet", "--clear", "--python", interpreter, str(venv)],
-                cwd=TEMPLATE_ROOT,
-            )
-            python = str(venv / "bin" / "python")
-            run(
-                [uv, "pip", "install", "--quiet", "--python", python, *requirements],
-                cwd=TEMPLATE_ROOT,
-            )
+            sync = [UV, "sync", "--locked", "--no-install-project", "--quiet"]
+            env = {"UV_PROJECT_ENVIRONMENT": str(venv), "UV_PYTHON_DOWNLOADS": "never"}
+            run([*sync, "--python", interpreter], cwd=project, env=env)
             (venv / ".complete").touch()
     return venv
 
 
 def tool(name: str) -> str:
-    """A tool installed next to the interpreter running the tests (requirements-dev.txt)."""
+    """A tool installed next to the interpreter running the tests (pyproject.toml, group dev)."""
     path = Path(sys.executable).parent / name
-    assert path.exists(), f"{name} missing: run `make install` (requirements-dev.txt pins it)"
+    assert path.exists(), f"{name} missing: run `make install` (uv.lock pins it)"
     return str(path)
 
 

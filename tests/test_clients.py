@@ -2,7 +2,7 @@
 
 Every operation id is `<tag>.<action>` (the baked app/api/operation_ids.py), in the default bake
 and after `make resource`; the baked README's "Generating a client" commands run word for word
-with the pinned generators (tests/client_tools, requirements-dev.txt) and warn about nothing; the
+with the pinned generators (tests/client_tools, the template's pyproject.toml) and warn about nothing; the
 TypeScript client passes `tsc --strict` and types every documented error status.
 """
 
@@ -197,11 +197,11 @@ def pinned_versions() -> dict[str, str]:
     """The launchers the README must use: the versions this test installs."""
     package = json.loads((CLIENT_TOOLS / "package.json").read_text())
     requirement = re.search(
-        r"^openapi-python-client==(\S+)$",
-        (TEMPLATE_ROOT / "requirements-dev.txt").read_text(),
+        r'^\s*"openapi-python-client==([^"]+)",$',
+        (TEMPLATE_ROOT / "pyproject.toml").read_text(),
         re.M,
     )
-    assert requirement, "requirements-dev.txt must pin openapi-python-client"
+    assert requirement, "pyproject.toml's dev group must pin openapi-python-client"
     return {
         "npx": f"npx --yes @hey-api/openapi-ts@{package['devDependencies']['@hey-api/openapi-ts']}",
         "uvx": f"uvx openapi-python-client@{requirement.group(1)}",

@@ -14,6 +14,7 @@ from tests.helpers import (
     passed_count,
     run,
     scratch_database,
+    tool,
     venv_tool,
 )
 
@@ -61,6 +62,15 @@ def test_default_bake_writes_a_random_secret_into_env(default_project: Path) -> 
     assert secret != "SECRET_KEY=change-me"
     assert len(secret.split("=", 1)[1]) >= 32
     assert ".env" in (default_project / ".gitignore").read_text().splitlines()
+
+
+def test_default_bake_commits_a_lock_that_matches_its_pyproject(default_project: Path) -> None:
+    lock = default_project / "uv.lock"
+    assert lock.is_file()
+    assert "uv.lock" not in (default_project / ".gitignore").read_text().splitlines()
+    # Offline: checking needs nothing but the two files.
+    run([tool("uv"), "lock", "--check", "--offline"], cwd=default_project)
+    assert 'name = "tpl-' in lock.read_text()  # the bake's own pyproject.toml, not another
 
 
 def test_default_description_is_said_once(default_project: Path) -> None:
@@ -193,11 +203,21 @@ def test_default_bake_superuser_command_is_idempotent(default_project: Path, ven
 
 @pytest.mark.slow
 def test_readme_quick_start_works_from_a_clean_venv(bake: object, tmp_path: Path) -> None:
-    """Follows the baked README literally: `make test` and `make lint` create .venv themselves."""
+    """Follows the baked README literally: `make test` and `make lint` create .venv themselves.
+
+    On the hardest first run: no uv on PATH and no uv.lock (a bake without uv or network), so
+    make brings its pinned uv with pip, writes the lock, then syncs from it.
+    """
     project = bake(project_name="Tpl Readme")  # type: ignore[operator]
+    (project / "uv.lock").unlink()
     env = {"PYTHON": sys.executable} if not shutil.which("python3.11") else {}
-    env["PATH"] = os.environ["PATH"]
+    tools = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p != tools)
+    assert shutil.which("uv", path=env["PATH"]) is None, "this test needs a PATH without uv"
     result = run(["make", "test"], cwd=project, env=env, timeout=1200)
+    assert "uv is not on PATH: installing uv==0.13.8 into .uv/ with pip" in result.stdout
+    assert "No uv.lock yet: resolving one now" in result.stdout
     assert (project / ".venv" / "bin" / "python").exists()
     assert passed_count(result.stdout) >= MIN_BAKED_TESTS
     run(["make", "lint"], cwd=project, env=env)
+    run([str(project / ".uv" / "bin" / "uv"), "lock", "--check", "--offline"], cwd=project)

@@ -1,8 +1,9 @@
-"""Dockerfile, docker-compose.yml, the CI workflow and pre-commit config, checked per answer set.
+"""Dockerfile, docker-compose.yml, the CI workflow, Dependabot and pre-commit config, per answer set.
 
 No Docker engine or GitHub runner is available here, so the files are checked by linters
 (hadolint, actionlint), by the JSON schemas check-jsonschema ships (compose-spec,
-github-workflows), and by parsing them and asserting the structure the answers call for.
+github-workflows, dependabot), and by parsing them and asserting the structure the answers call
+for. The CI workflow's lock check is run for real, on a bake whose pyproject.toml was edited.
 """
 
 import json
@@ -15,7 +16,7 @@ import pytest
 import yaml
 
 from tests.conftest import Baker
-from tests.helpers import run, tool
+from tests.helpers import copy_project, run, tool
 from tests.variants import DEPLOYMENT, uses_redis, variants_in
 
 FULL_SHA = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}$")
@@ -74,9 +75,28 @@ def test_dockerfile_builds_in_one_stage_and_runs_unprivileged_in_another(
     runtime_values = [f"{name} {value}" for name, value in runtime]
     assert "COPY --from=builder /opt/venv /opt/venv" in runtime_values
     assert not [value for value in runtime_values if value.startswith("RUN pip")]
+    assert not [value for value in runtime_values if re.search(r"\buv\b", value)]
     users = [value for name, value in runtime if name == "USER"]
     assert users, "the runtime stage must switch to a non-root user"
     assert users[-1].split(":")[0] not in {"root", "0"}
+
+
+def test_dockerfile_installs_the_lock_as_it_is_dependencies_first(
+    variant: tuple[dict[str, str], Path],
+) -> None:
+    _, project = variant
+    steps = dockerfile_instructions(project)
+    builder = [f"{name} {value}" for name, value in steps[: [n for n, _ in steps].index("FROM", 2)]]
+    assert "RUN pip install --no-cache-dir --disable-pip-version-check uv==0.13.8" in builder
+    syncs = [step for step in builder if " uv sync " in step]
+    assert len(syncs) == 2, builder
+    assert all("--frozen --no-dev" in step and "type=cache" in step for step in syncs)
+    assert "--no-install-project" in syncs[0]
+    assert "--no-editable" in syncs[1]
+    # Only the lock and pyproject.toml before the dependency layer: app edits keep it cached.
+    first_sync = builder.index(syncs[0])
+    copied = [step for step in builder[:first_sync] if step.startswith("COPY")]
+    assert copied == ["COPY pyproject.toml uv.lock ./"]
 
 
 def test_dockerfile_checks_liveness_and_serves_in_production_mode(
@@ -210,18 +230,45 @@ def test_ci_workflow_passes_actionlint_and_the_workflow_schema(
     run([tool("check-jsonschema"), *schema, workflow], cwd=project)
 
 
-def test_ci_workflow_runs_exactly_make_lint_and_make_test(
+def test_ci_workflow_checks_the_lock_then_runs_exactly_make_lint_and_make_test(
     variant: tuple[dict[str, str], Path],
 ) -> None:
     answers, project = variant
     job = load_yaml(project / ".github" / "workflows" / "ci.yml")["jobs"]["test"]
     steps = job["steps"]
-    assert [step["run"] for step in steps if "run" in step] == ["make lint", "make test"]
+    commands = [step["run"] for step in steps if "run" in step]
+    assert commands == [CI_LOCK_CHECK, "make lint", "make test"]
     uses = [step["uses"] for step in steps if "uses" in step]
     assert uses
     assert all(FULL_SHA.match(action) for action in uses), uses
     setup = next(step for step in steps if step.get("uses", "").startswith("actions/setup-python"))
     assert setup["with"]["python-version"] == answers["python_version"]
+    setup_uv = next(step for step in steps if step.get("uses", "").startswith("astral-sh/setup-uv"))
+    assert setup_uv["with"] == {
+        "version": "0.13.8",
+        "enable-cache": True,
+        "cache-dependency-glob": "uv.lock",
+    }
+
+
+# The workflow's lock step, run here as CI runs it.
+CI_LOCK_CHECK = "uv lock --check"
+
+
+def test_ci_lock_check_fails_on_a_dependency_added_without_relocking(
+    default_project: Path, tmp_path: Path
+) -> None:
+    project = copy_project(default_project, tmp_path)
+    uv = tool("uv")
+    run([uv, *CI_LOCK_CHECK.split()[1:], "--offline"], cwd=project)
+    pyproject = project / "pyproject.toml"
+    pin = '    "httpx==0.28.1",\n'
+    assert pin in pyproject.read_text()
+    pyproject.write_text(pyproject.read_text().replace(pin, pin + '    "idna==3.10",\n'))
+    result = run([uv, *CI_LOCK_CHECK.split()[1:]], cwd=project, check=False)
+    assert result.returncode != 0
+    assert "needs to be updated" in result.stderr, result.stderr
+    assert "uv lock" in result.stderr  # uv's own hint names the fix
 
 
 def test_ci_workflow_starts_the_service_containers_the_answers_need(
@@ -250,6 +297,20 @@ def test_ci_workflow_starts_the_service_containers_the_answers_need(
         assert env["RATE_LIMIT_STORAGE_URL"] == "redis://127.0.0.1:6379/0"
 
 
+# --- .github/dependabot.yml ---------------------------------------------------------------------
+
+
+def test_dependabot_updates_the_lock_the_base_image_and_the_actions(
+    variant: tuple[dict[str, str], Path],
+) -> None:
+    answers, project = variant
+    config = ".github/dependabot.yml"
+    run([tool("check-jsonschema"), "--builtin-schema", "vendor.dependabot", config], cwd=project)
+    ecosystems = {update["package-ecosystem"] for update in load_yaml(project / config)["updates"]}
+    expected = {"uv", "github-actions"} | ({"docker"} if answers.get("docker", True) else set())
+    assert ecosystems == expected
+
+
 # --- .pre-commit-config.yaml --------------------------------------------------------------------
 
 
@@ -264,6 +325,7 @@ def test_pre_commit_config_is_valid_and_runs_ruff_and_mypy(
         for hook in repo["hooks"]
     }
     assert hooks == {
+        "uv-lock": "make --no-print-directory lock",
         "ruff-check": ".venv/bin/ruff check --fix --force-exclude",
         "ruff-format": ".venv/bin/ruff format --force-exclude",
         "mypy": ".venv/bin/mypy app",
@@ -282,10 +344,16 @@ def test_pre_commit_hooks_pass_on_a_fresh_bake(
     run([*git, "add", "-A"], cwd=project)
     env = {"PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")}
     result = run([tool("pre-commit"), "run", "--all-files"], cwd=project, env=env)
-    assert result.stdout.count("Passed") == 3, result.stdout
+    assert result.stdout.count("Passed") == 4, result.stdout
 
 
 # --- pruning ------------------------------------------------------------------------------------
+
+
+def test_dependabot_leaves_docker_out_without_a_dockerfile(bake: Baker) -> None:
+    project = bake(project_name="Tpl Deploy No Docker", docker=False)
+    config = load_yaml(project / ".github" / "dependabot.yml")
+    assert {update["package-ecosystem"] for update in config["updates"]} == {"uv", "github-actions"}
 
 
 def test_docker_no_and_ci_none_remove_the_deployment_files(bake: Baker) -> None:

@@ -1,14 +1,15 @@
-"""The hooks as plain Python: each check, the pruning table, `.env` and the closing message."""
+"""The hooks as plain Python: each check, the pruning table, `.env`, the lock, the closing message."""
 
 import importlib.util
 import json
+import stat
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-from tests.helpers import TEMPLATE_ROOT
+from tests.helpers import TEMPLATE_ROOT, tool
 
 HOOKS = TEMPLATE_ROOT / "hooks"
 TEMPLATE_PROJECT = TEMPLATE_ROOT / "{{cookiecutter.project_slug}}"
@@ -221,6 +222,33 @@ def test_write_env_replaces_only_the_secret_and_never_rewrites_it(tmp_path: Path
     assert (tmp_path / ".env").read_text().splitlines() == first
 
 
+def test_write_lock_locks_the_project_with_uv(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "shop"\nversion = "0"\nrequires-python = ">=3.11"\ndependencies = []\n'
+    )
+    line = post.write_lock(tmp_path, tool("uv"))
+    assert line.startswith("Wrote uv.lock")
+    assert 'name = "shop"' in (tmp_path / "uv.lock").read_text()
+
+
+def test_write_lock_without_uv_says_in_one_line_what_comes_next(tmp_path: Path) -> None:
+    line = post.write_lock(tmp_path, None)
+    assert "\n" not in line
+    assert "make install" in line
+    assert not (tmp_path / "uv.lock").exists()
+
+
+def test_write_lock_tries_uvs_cache_when_the_index_fails(tmp_path: Path) -> None:
+    calls = tmp_path / "calls"
+    fake_uv = tmp_path / "uv"
+    fake_uv.write_text(f'#!/bin/sh\necho "$@" >> {calls}\nexit 2\n')
+    fake_uv.chmod(fake_uv.stat().st_mode | stat.S_IXUSR)
+    line = post.write_lock(tmp_path, str(fake_uv))
+    assert calls.read_text().splitlines() == ["lock --quiet", "lock --quiet --offline"]
+    assert "\n" not in line
+    assert "`make install` writes it once online" in line
+
+
 def test_manifest_lists_baked_files_but_not_what_git_ignores(tmp_path: Path) -> None:
     (tmp_path / ".gitignore").write_text("# local\n.env\n.venv/\n*.db\n")
     for relative in ("app/main.py", ".env", ".venv/bin/python", "shop.db"):
@@ -279,6 +307,7 @@ def test_next_steps_are_the_readme_quick_start_commands() -> None:
     assert "cd build/agt_hooks" in text
     assert ".env" not in text
     assert "Kept the existing .env" in post.next_steps(answers, "agt_hooks", env_kept=True)
+    assert "Wrote uv.lock" in post.next_steps(answers, "agt_hooks", lock="Wrote uv.lock.\n")
     for command in ("make run", "make test"):
         assert command in text
         assert f"{command} " in readme

@@ -172,6 +172,6 @@ def test_scaffold_is_development_tooling_only(default_project: Path) -> None:
     pyproject = tomllib.loads((default_project / "pyproject.toml").read_text())
     runtime = pyproject["project"]["dependencies"]
     assert not any(requirement.startswith("jinja2") for requirement in runtime)
-    assert "jinja2==3.1.6" in pyproject["project"]["optional-dependencies"]["dev"]
+    assert "jinja2==3.1.6" in pyproject["dependency-groups"]["dev"]
     assert pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == ["app"]
     assert (default_project / "tools" / "scaffold" / "templates" / "model.py.jinja").is_file()
