@@ -93,7 +93,7 @@ async def request_password_reset(target: AccountEmailDep, jobs: EmailJobsDep) ->
     "/password-reset/confirm",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[Depends(auth_rate_limit)],
-    responses=error_responses(400, 413, 422, 429, 503),
+    responses=error_responses(400, 404, 413, 422, 429, 503),
 )
 async def confirm_password_reset(data: PasswordResetConfirm, accounts: AccountServiceDep) -> None:
     """Set a new password with a mailed token; every session of the account ends."""
@@ -104,7 +104,7 @@ async def confirm_password_reset(data: PasswordResetConfirm, accounts: AccountSe
     "/verify-email",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[Depends(auth_rate_limit)],
-    responses=error_responses(400, 413, 422, 429, 503),
+    responses=error_responses(400, 404, 413, 422, 429, 503),
 )
 async def verify_email(
     data: VerifyEmailRequest, session: WriteSessionDep, verifications: EmailVerificationServiceDep
@@ -117,7 +117,7 @@ async def verify_email(
     "/email-change/undo",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[Depends(auth_rate_limit)],
-    responses=error_responses(400, 409, 413, 422, 429, 503),
+    responses=error_responses(400, 404, 409, 413, 422, 429, 503),
 )
 async def undo_email_change(data: UndoEmailChangeRequest, accounts: AccountServiceDep) -> None:
     """Put back the address an email change replaced (the link mailed to it); every session ends."""
