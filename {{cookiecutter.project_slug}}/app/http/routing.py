@@ -29,7 +29,7 @@ def documented_methods(openapi: dict[str, Any], path: str) -> set[str]:
     """The methods the OpenAPI document lists for the path template `path` matches.
 
     Starlette's 405 names only the methods of the first route whose path matched, and each
-    method of a path is its own route here (`GET /items` and `POST /items`), so its `Allow`
+    method of a path is its own route here (`GET /users/me`, `PATCH /users/me`), so its `Allow`
     would leave the others out. Empty when no documented path matches.
     """
     for template, operations in openapi.get("paths", {}).items():
