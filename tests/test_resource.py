@@ -17,14 +17,16 @@ from tests.helpers import (
 )
 
 # One owned resource and one shared one; between them, every supported type, optional and unique.
+# Irregular plurals on purpose: "series" is its own singular (the generated code must keep the
+# one and the many apart), "statuses" was once cut to "Statuse".
 RESOURCES = (
     (
-        "projects",
+        "series",
         "name:str:unique description:text? due_on:date? budget:decimal? done:bool",
         "yes",
     ),
     (
-        "categories",
+        "statuses",
         "title:str code:int:unique notes:text? weight:decimal active:bool starts_on:date? "
         "opens_at:datetime:unique rank:int?",
         "no",
@@ -32,23 +34,46 @@ RESOURCES = (
 )
 # Cut short: each refusal needs only one line of make output to be judged.
 REFUSALS = {
-    "keyword": ({"name": "classes"}, "name 'classes' is reserved: 'class' is a Python keyword"),
+    "keyword": ({"name": "classes"}, "name 'classes' cannot be used: 'class' is a Python keyword"),
+    "builtin": ({"name": "lists"}, "name 'lists' cannot be used: 'list' is a Python builtin"),
     "existing": ({"name": "users"}, "resource 'users' already exists"),
     "example resource": ({"name": "items"}, "resource 'items' already exists"),
-    "reserved module": ({"name": "healths"}, "name 'healths' is reserved"),
+    "reserved module": (
+        {"name": "healths"},
+        "name 'healths' is reserved: 'health' is the probes (/health/live, /health/ready",
+    ),
+    "reserved routes": ({"name": "auth"}, "name 'auth' is reserved: 'auth' is the sign-in routes"),
+    "generated variable": (
+        {"name": "sessions"},
+        "name 'sessions' is reserved: the generated code has its own variable 'session'",
+    ),
     "not snake": ({"name": "BigProjects"}, "name 'BigProjects' is not plural snake_case"),
     "not an identifier": ({"name": "2fa_codes"}, "name '2fa_codes' is not plural snake_case"),
-    "singular": ({"name": "project"}, "name 'project' is not a plural"),
-    "singular equal to the name": (
-        {"name": "sheep", "singular": "sheep"},
-        "singular 'sheep' is not a snake_case word different from 'sheep'",
+    "singular": (
+        {"name": "project"},
+        "name 'project' looks singular: name the resource by its plural (projects)",
     ),
+    "singular ending in -s": (
+        {"name": "bus"},
+        "name 'bus' looks singular: name the resource by its plural (buses)",
+    ),
+    "singular not snake": ({"singular": "Project"}, "singular 'Project' is not snake_case"),
     "unknown type": (
         {"fields": "title:money"},
         "field 'title' has unknown type 'money'; supported: str, text, int, bool, decimal, date, datetime",
     ),
-    "keyword field": ({"fields": "class:str"}, "field name 'class' is not a lowercase"),
-    "reserved field": ({"fields": "owner_id:str"}, "field name 'owner_id' is reserved"),
+    "keyword field": (
+        {"fields": "class:str"},
+        "field name 'class' cannot be used: it is a Python keyword",
+    ),
+    "reserved field": (
+        {"fields": "owner_id:str"},
+        "field name 'owner_id' is reserved: a column every resource already has",
+    ),
+    "sqlalchemy field": (
+        {"fields": "metadata:str"},
+        "field name 'metadata' is reserved: SQLAlchemy's own attribute on every model",
+    ),
     "bad field syntax": ({"fields": "title"}, "field 'title' is not name:type"),
     "unique bool": ({"fields": "done:bool:unique"}, "a bool column cannot be unique"),
     "duplicate field": ({"fields": "title:str title:text"}, "fields repeat"),
@@ -106,6 +131,8 @@ def test_two_scaffolded_resources_pass_lint_tests_and_alembic_check(
     for name, fields, owned in RESOURCES:
         output = make_resource(project, name, fields, owned)
         assert f"wrote app/api/v1/endpoints/{name}.py" in output
+    assert "class Series(" in (project / "app/models/series.py").read_text()
+    assert "class Status(" in (project / "app/models/statuses.py").read_text()
     written = written_by_scaffold(project)
     for name, _, _ in RESOURCES:
         assert {
@@ -120,8 +147,8 @@ def test_two_scaffolded_resources_pass_lint_tests_and_alembic_check(
         } <= written
     first, second = (f"{number:04d}" for number in (last_migration + 1, last_migration + 2))
     assert {
-        f"alembic/versions/{first}_projects.py",
-        f"alembic/versions/{second}_categories.py",
+        f"alembic/versions/{first}_series.py",
+        f"alembic/versions/{second}_statuses.py",
     } <= written
     assert {
         "app/main.py",
@@ -168,10 +195,60 @@ def test_refused_scaffold_input_says_why_and_writes_nothing(
     assert git_status(refusing_project) == ""
 
 
+# plural -> (class, singular, with its article): the singulars inflect finds, which the
+# generator's old rule of endings got wrong (Movy, Statuse, Buse, Sery, New, Analyse).
+ENGLISH_NAMES = {
+    "movies": ("Movie", "movie", "a movie"),
+    "statuses": ("Status", "status", "a status"),
+    "buses": ("Bus", "bus", "a bus"),
+    "series": ("Series", "series", "a series"),
+    "news": ("News", "news", "a news"),
+    "analyses": ("Analysis", "analysis", "an analysis"),
+    "invoices": ("Invoice", "invoice", "an invoice"),
+}
+
+
+@pytest.mark.parametrize(("name", "expected"), list(ENGLISH_NAMES.items()), ids=list(ENGLISH_NAMES))
+def test_scaffold_names_a_resource_in_english_and_says_so_first(
+    refusing_project: Path, name: str, expected: tuple[str, str, str]
+) -> None:
+    model, singular, with_article = expected
+    try:
+        output = make_resource(refusing_project, name, "number:str:unique", "yes")
+        lines = output.splitlines()
+        assert lines[0] == (
+            f'names: class {model}, one {singular} ("{with_article}", route parameter '
+            f"{{{singular}_id}}), many {name} (table, modules, /api/v1/{name})"
+        )
+        assert "add singular=<word>" in lines[1]
+        assert lines[2].startswith("wrote ")  # the names come before anything is written
+        assert f"class {model}(" in (refusing_project / f"app/models/{name}.py").read_text()
+        endpoints = (refusing_project / f"app/api/v1/endpoints/{name}.py").read_text()
+        assert f"{{{singular}_id}}" in endpoints
+        assert f'"""Create {with_article} owned by the current user."""' in endpoints
+        service = (refusing_project / f"app/services/{name}.py").read_text()
+        assert f'"{with_article.capitalize()} with this number already exists"' in service
+    finally:
+        run(["git", "checkout", "--quiet", "."], cwd=refusing_project)
+        run(["git", "clean", "--quiet", "-fd"], cwd=refusing_project)
+
+
+def test_a_singular_given_is_used_and_not_second_guessed(refusing_project: Path) -> None:
+    try:
+        output = make_resource(refusing_project, "people", "name:str", "yes", singular="person")
+        assert output.startswith('names: class Person, one person ("a person"')
+        assert "add singular=<word>" not in output
+    finally:
+        run(["git", "checkout", "--quiet", "."], cwd=refusing_project)
+        run(["git", "clean", "--quiet", "-fd"], cwd=refusing_project)
+
+
 def test_scaffold_is_development_tooling_only(default_project: Path) -> None:
     pyproject = tomllib.loads((default_project / "pyproject.toml").read_text())
     runtime = pyproject["project"]["dependencies"]
     assert not any(requirement.startswith("jinja2") for requirement in runtime)
-    assert "jinja2==3.1.6" in pyproject["dependency-groups"]["dev"]
+    dev = pyproject["dependency-groups"]["dev"]
+    assert {"jinja2==3.1.6", "inflect==7.6.0"} <= set(dev)
+    assert not any(requirement.startswith("inflect") for requirement in runtime)
     assert pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == ["app"]
     assert (default_project / "tools" / "scaffold" / "templates" / "model.py.jinja").is_file()

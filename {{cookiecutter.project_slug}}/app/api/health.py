@@ -29,7 +29,11 @@ async def ready(request: Request) -> JSONResponse:
 
 def add_health_routes(app: FastAPI) -> None:
     """Adds the probes to the app itself. An included router would add a node that FastAPI
-    walks on every request, and probes are the most frequent requests (PERFORMANCE.md)."""
+    walks on every request, and probes are the most frequent requests (PERFORMANCE.md).
+
+    APIRoutes, not bare Starlette routes: FastAPI records the matched template (which /metrics
+    and the access log read, app/http/routing.py) only for its own routes; a bare `Route` placed
+    in an included router was counted as `route="unmatched"` (tests/api/test_metrics.py)."""
     app.add_api_route(
         "/health/live", live, methods=["GET"], response_model=Liveness, tags=["health"]
     )

@@ -1,5 +1,6 @@
 """Sending email: one small interface, SMTP for real use, the console for development."""
 
+import json
 import logging
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -10,6 +11,17 @@ import aiosmtplib
 from app.core.config import Settings
 
 logger = logging.getLogger(__name__)
+# The printed curl line's address: the shell's BASE (the README walkthrough sets it), else the
+# default address of `make run`.
+SHELL_BASE_URL = "${BASE:-http://127.0.0.1:8000}"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiCall:
+    """The API request a link in the email stands for (the frontend page would send it)."""
+
+    path: str
+    body: dict[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +30,8 @@ class Email:
     subject: str
     text: str
     html: str
+    # Shown by the console sender only: in development no frontend serves the link.
+    api_call: ApiCall | None = None
 
 
 class EmailSender(Protocol):
@@ -53,10 +67,26 @@ class SmtpEmailSender:
 
 
 class ConsoleEmailSender:
-    """Logs the plain-text body, links included. Refused in production by Settings."""
+    """Logs the plain-text body, links included. Refused in production by Settings.
+
+    The links point at the frontend (FRONTEND_URL), which development often does not have yet,
+    so the log also carries the same step as one `curl` line to paste into a shell (the README's
+    walkthrough sets BASE; without it, the default address of `make run`).
+    """
 
     async def send(self, email: Email) -> None:
-        logger.info("Email to %s: %s\n%s", email.to, email.subject, email.text)
+        logger.info("Email to %s: %s\n%s%s", email.to, email.subject, email.text, _curl(email))
+
+
+def _curl(email: Email) -> str:
+    if email.api_call is None:
+        return ""
+    body = json.dumps(email.api_call.body)
+    return (
+        "\nWithout a frontend, do the same through the API:\n"
+        f'curl -sS -X POST "{SHELL_BASE_URL}{email.api_call.path}" '
+        f"-H 'Content-Type: application/json' -d '{body}'\n"
+    )
 
 
 def build_email_sender(settings: Settings) -> EmailSender:

@@ -19,6 +19,7 @@ from app.core.exceptions import (
     InvalidInputError,
     ServerBusyError,
 )
+from app.http.routing import documented_methods, routed_methods
 from app.observability.metrics import PASSWORD_HASHING_REJECTIONS
 from app.observability.request_context import current_request_id
 
@@ -83,9 +84,23 @@ async def handle_validation_error(request: Request, exc: Exception) -> JSONRespo
 async def handle_http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = HTTP_STATUS_CODES.get(exc.status_code, "HTTP_ERROR")
-    error = AppError(str(exc.detail), code=code, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allow(request, headers.get("Allow", ""))
+    error = AppError(str(exc.detail), code=code, headers=headers)
     error.status_code = exc.status_code
     return error_response(error)
+
+
+def _allow(request: Request, starlette_allow: str) -> str:
+    """Every method the path answers: those documented, those of the app's own routes, and
+    those of the route Starlette found."""
+    app = request.app
+    assert isinstance(app, FastAPI)
+    path = request.url.path
+    methods = documented_methods(app.openapi(), path) | routed_methods(app.routes, path)
+    methods |= {method.strip() for method in starlette_allow.split(",") if method.strip()}
+    return ", ".join(sorted(methods))
 
 
 async def handle_integrity_error(request: Request, exc: Exception) -> JSONResponse:

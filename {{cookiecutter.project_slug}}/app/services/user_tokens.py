@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import utcnow
 from app.core.config import Settings
-from app.core.exceptions import BadRequestError
+from app.core.exceptions import NotFoundError
 from app.core.security import MAX_TOKEN_LENGTH, hash_token
 from app.emails.sender import Email
 from app.models.user_tokens import TokenPurpose, UserToken
@@ -37,8 +37,11 @@ class OutgoingLink:
     token_id: uuid.UUID
 
 
-def invalid_token() -> BadRequestError:
-    return BadRequestError(INVALID_TOKEN, code="INVALID_TOKEN")
+def invalid_token() -> NotFoundError:
+    """404: the token names a pending step (a reset, a verification, an undo) that does not
+    exist for it, or no longer does. A well-formed request, so not a 400 (which would say the
+    client sent something malformed); one answer for every case, so a token tells nothing."""
+    return NotFoundError(INVALID_TOKEN, code="INVALID_TOKEN")
 
 
 class UserTokenService:

@@ -33,6 +33,33 @@ async def test_wrong_method_is_405_in_the_envelope(client: AsyncClient) -> None:
     assert_error(response.json(), "METHOD_NOT_ALLOWED")
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("OPTIONS", ME, "GET, PATCH"),
+        ("PUT", ME, "GET, PATCH"),
+        ("OPTIONS", "/api/v1/users/00000000-0000-4000-8000-000000000000", "DELETE, GET, PATCH"),
+        ("PUT", "/health/live", "GET, HEAD"),
+    ],
+)
+async def test_a_405_allows_every_method_of_its_path(
+    client: AsyncClient, method: str, path: str, allowed: str
+) -> None:
+    """Each method is its own route: the first one matched must not speak for the path."""
+    response = await client.request(method, path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allowed
+
+
+async def test_a_body_that_is_not_text_is_a_documented_400(
+    client: AsyncClient, user_headers: dict[str, str]
+) -> None:
+    headers = {**user_headers, "Content-Type": "application/json"}
+    response = await client.patch(ME, content=b"\xff\xfe\x00", headers=headers)
+    assert response.status_code == 400
+    assert_error(response.json(), "BAD_REQUEST")
+
+
 async def test_malformed_json_is_422_in_the_envelope(
     client: AsyncClient, user_headers: dict[str, str]
 ) -> None:

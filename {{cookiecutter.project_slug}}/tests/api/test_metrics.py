@@ -71,6 +71,23 @@ async def test_a_path_with_an_id_is_labelled_by_its_template_never_the_id(
     assert 'route="unmatched",status="404"' in text
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/health/live"), ("HEAD", "/health/live"), ("GET", "/health/ready")],
+)
+async def test_health_probes_are_counted_under_their_own_routes(
+    client: AsyncClient, method: str, path: str
+) -> None:
+    """Probes are the most frequent requests: counted as "unmatched" they would bury the 404s."""
+    before, unmatched_before = (
+        requests_counted(path, 200, method),
+        requests_counted("unmatched", 200, method),
+    )
+    assert (await client.request(method, path)).status_code == 200
+    assert requests_counted(path, 200, method) - before == 1
+    assert requests_counted("unmatched", 200, method) == unmatched_before
+
+
 async def test_pool_gauges_are_exported(client: AsyncClient, app: FastAPI) -> None:
     await client.get("/health/ready")
     text = await scrape(app)

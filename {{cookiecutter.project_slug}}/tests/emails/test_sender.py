@@ -6,10 +6,11 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 import trustme
+from fastapi import FastAPI
 from pydantic import SecretStr
 
 from app.core.config import Settings
-from app.emails.messages import password_reset_email, verification_email
+from app.emails.messages import email_change_notice, password_reset_email, verification_email
 from app.emails.sender import ConsoleEmailSender, SmtpEmailSender, build_email_sender
 from tests.mail import MailServer
 
@@ -27,6 +28,34 @@ async def test_console_sender_logs_the_text_with_its_link(
     with caplog.at_level(logging.INFO, logger="app.emails.sender"):
         await ConsoleEmailSender().send(email)
     assert "https://app.example.com/verify-email?token=tok-123" in caplog.text
+
+
+async def test_console_sender_prints_the_step_as_one_curl_line(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Development has no frontend for the link: the README walkthrough pastes this line."""
+    email = verification_email(settings, "ada@example.com", "tok-123")
+    with caplog.at_level(logging.INFO, logger="app.emails.sender"):
+        await ConsoleEmailSender().send(email)
+    assert (
+        """curl -sS -X POST "${BASE:-http://127.0.0.1:8000}/api/v1/auth/verify-email" """
+        """-H 'Content-Type: application/json' -d '{"token": "tok-123"}'"""
+    ) in caplog.text.splitlines()
+
+
+def test_each_emails_api_call_is_a_documented_route(settings: Settings, app: FastAPI) -> None:
+    paths = app.openapi()["paths"]
+    emails = [
+        verification_email(settings, "ada@example.com", "tok"),
+        password_reset_email(settings, "ada@example.com", "tok"),
+        email_change_notice(settings, "ada@example.com", "tok"),
+    ]
+    for email in emails:
+        assert email.api_call is not None
+        operation = paths[email.api_call.path]["post"]
+        schema_name = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        fields = app.openapi()["components"]["schemas"][schema_name.split("/")[-1]]["properties"]
+        assert set(email.api_call.body) == set(fields)
 
 
 def test_values_are_escaped_in_html_but_not_in_text(settings: Settings) -> None:

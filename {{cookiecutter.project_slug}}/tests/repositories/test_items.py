@@ -15,21 +15,21 @@ def values(n: int, **changes: object) -> dict[str, object]:
 async def test_search_counts_all_matches_but_returns_one_page(
     session: AsyncSession, user: User
 ) -> None:
-    items = ItemRepository(session)
+    repository = ItemRepository(session)
     for n in (1, 2, 3):
-        await items.create(owner_id=user.id, **values(n))
-    page = await items.search(owner_id=user.id, sort="-title", limit=2, offset=0)
+        await repository.create(owner_id=user.id, **values(n))
+    page = await repository.search(owner_id=user.id, sort="-title", limit=2, offset=0)
     assert page.total == 3
     assert len(page.results) == 2
     assert page.results[0].title == values(3)["title"]
 
 
 async def test_search_treats_like_wildcards_literally(session: AsyncSession, user: User) -> None:
-    items = ItemRepository(session)
-    await items.create(owner_id=user.id, **values(1, title="50% off"))
-    await items.create(owner_id=user.id, **values(2, title="under_score"))
-    percent = await items.search(owner_id=None, title_contains="%", limit=10, offset=0)
-    underscore = await items.search(owner_id=None, title_contains="_", limit=10, offset=0)
+    repository = ItemRepository(session)
+    await repository.create(owner_id=user.id, **values(1, title="50% off"))
+    await repository.create(owner_id=user.id, **values(2, title="under_score"))
+    percent = await repository.search(owner_id=None, title_contains="%", limit=10, offset=0)
+    underscore = await repository.search(owner_id=None, title_contains="_", limit=10, offset=0)
     assert [row.title for row in percent.results] == ["50% off"]
     assert [row.title for row in underscore.results] == ["under_score"]
 
@@ -37,12 +37,12 @@ async def test_search_treats_like_wildcards_literally(session: AsyncSession, use
 async def test_search_keeps_to_the_owner(
     session: AsyncSession, user: User, other_user: User
 ) -> None:
-    items = ItemRepository(session)
-    mine = await items.create(owner_id=user.id, **values(1))
-    await items.create(owner_id=other_user.id, **values(2))
-    mine_only = await items.search(owner_id=user.id, limit=10, offset=0)
+    repository = ItemRepository(session)
+    mine = await repository.create(owner_id=user.id, **values(1))
+    await repository.create(owner_id=other_user.id, **values(2))
+    mine_only = await repository.search(owner_id=user.id, limit=10, offset=0)
     assert (mine_only.total, [row.id for row in mine_only.results]) == (1, [mine.id])
-    everyone = await items.search(owner_id=None, limit=10, offset=0)
+    everyone = await repository.search(owner_id=None, limit=10, offset=0)
     assert everyone.total == 2
 
 

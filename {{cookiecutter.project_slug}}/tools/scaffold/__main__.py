@@ -7,8 +7,22 @@ import argparse
 import sys
 from pathlib import Path
 
-from tools.scaffold.spec import SpecError, parse
+from tools.scaffold.errors import SpecError
+from tools.scaffold.spec import ResourceSpec, parse
 from tools.scaffold.writer import GeneratedCodeError, write
+
+
+def names_chosen(spec: ResourceSpec, *, overridden: bool) -> str:
+    """What the resource is called in each place, shown before anything is written."""
+    lines = [
+        f'names: class {spec.model}, one {spec.singular} ("{spec.a_title}", route parameter '
+        f"{{{spec.singular}_id}}), many {spec.name} (table, modules, /api/v1/{spec.name})"
+    ]
+    if not overridden:
+        lines.append(
+            "  (singular chosen by the inflect library; if it is wrong, add singular=<word>)"
+        )
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,11 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="", help="plural snake_case, e.g. projects")
     parser.add_argument("--fields", default="", help='e.g. "title:str note:text? done:bool"')
     parser.add_argument("--owned", default="yes", help="yes (per-user rows) or no (shared)")
-    parser.add_argument("--singular", default="", help="only for irregular plurals: person")
+    parser.add_argument("--singular", default="", help="overrides the singular chosen: person")
     args = parser.parse_args(argv)
     project = Path.cwd()
     try:
         spec = parse(args.name, args.fields, args.owned, project, args.singular)
+        print(names_chosen(spec, overridden=bool(args.singular)))
         outputs = write(spec, project)
     except SpecError as error:
         print(f"make resource: {error}", file=sys.stderr)

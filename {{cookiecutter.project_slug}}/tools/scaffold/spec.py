@@ -5,23 +5,27 @@ owner in an owned resource, across the table in a shared one). Every refusal
 is a `SpecError` whose message fits on one line.
 """
 
-import builtins
 import keyword
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools.scaffold.errors import SpecError
+from tools.scaffold.names import check_identifier, singular_of, with_article
+
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 # PostgreSQL cuts identifiers at 63 bytes; constraint and index names grow from the table name.
 IDENTIFIER_LIMIT = 63
-# Names the service already uses for its own modules, routes or columns.
-RESERVED_RESOURCES = frozenset(
-    {"api", "app", "auth", "base", "common", "deps", "health", "router", "tests", "alembic"}
-)
-RESERVED_FIELDS = frozenset(
-    {"id", "owner", "owner_id", "created_at", "updated_at", "metadata", "registry"}
-    | {"sort", "limit", "offset", "q", "not_nullable", "changes"}
-)
+# Fields the service sets itself, and why a field of that name cannot be added.
+SERVICE_COLUMNS = ("id", "owner", "owner_id", "created_at", "updated_at")
+RESERVED_FIELDS = {
+    **dict.fromkeys(SERVICE_COLUMNS, "a column every resource already has"),
+    "metadata": "SQLAlchemy's own attribute on every model",
+    "registry": "SQLAlchemy's own attribute on every model",
+    **dict.fromkeys(("sort", "limit", "offset", "q"), "a query parameter of the list route"),
+    "not_nullable": "a class attribute of the generated update schema",
+    "changes": "a method of the generated update schema",
+}
 RESOURCE_LAYERS = (
     "app/models",
     "app/schemas",
@@ -29,10 +33,6 @@ RESOURCE_LAYERS = (
     "app/services",
     "app/api/v1/endpoints",
 )
-
-
-class SpecError(ValueError):
-    """A request `make resource` refuses; the message says why and what to do instead."""
 
 
 @dataclass(frozen=True)
@@ -176,9 +176,7 @@ class ResourceSpec:
 
     @property
     def a_title(self) -> str:
-        """The title with its article; by the first letter, which is right for most words."""
-        article = "an" if self.title[0] in "aeio" else "a"
-        return f"{article} {self.title}"
+        return with_article(self.title)
 
     @property
     def plural_title(self) -> str:
@@ -201,22 +199,6 @@ class ResourceSpec:
         return tuple(field for field in self.fields if not field.optional)
 
 
-def singular_of(plural: str) -> str:
-    """English plural endings the generator understands; anything else is refused."""
-    head, _, last = plural.rpartition("_")
-    prefix = f"{head}_" if head else ""
-    if last.endswith("ies") and len(last) > 3:
-        return f"{prefix}{last[:-3]}y"
-    if last.endswith(("sses", "xes", "ches", "shes", "zes")):
-        return f"{prefix}{last[:-2]}"
-    if last.endswith("s") and not last.endswith(("ss", "us", "is")):
-        return f"{prefix}{last[:-1]}"
-    raise SpecError(
-        f"name '{plural}' is not a plural the generator understands: end it in -s, -es or -ies "
-        "(e.g. projects, boxes, categories), or give the singular too: singular=person"
-    )
-
-
 def check_name(name: str, project: Path, singular: str = "") -> str:
     """The resource name, or SpecError; returns the singular (derived unless given)."""
     if not name:
@@ -225,17 +207,14 @@ def check_name(name: str, project: Path, singular: str = "") -> str:
         raise SpecError(
             f"name '{name}' is not plural snake_case (lowercase letters, digits, single underscores)"
         )
-    if singular and (not SNAKE.match(singular) or singular == name):
-        raise SpecError(f"singular '{singular}' is not a snake_case word different from '{name}'")
-    singular = singular or singular_of(name)
-    for word in (name, singular):
-        if keyword.iskeyword(word) or keyword.issoftkeyword(word) or hasattr(builtins, word):
-            raise SpecError(f"name '{name}' is reserved: '{word}' is a Python keyword or builtin")
-        if word in RESERVED_RESOURCES:
-            raise SpecError(f"name '{name}' is reserved: the service already uses '{word}'")
+    if singular and not SNAKE.match(singular):
+        raise SpecError(f"singular '{singular}' is not snake_case (lowercase letters, digits)")
+    check_identifier(name, name)
     existing = [layer for layer in RESOURCE_LAYERS if (project / layer / f"{name}.py").exists()]
     if existing or f'__tablename__ = "{name}"' in _model_sources(project):
         raise SpecError(f"resource '{name}' already exists ({', '.join(existing) or 'a table'})")
+    singular = singular or singular_of(name)
+    check_identifier(name, singular)
     longest = f"fk_{name}_owner_id_users"
     if len(longest) > IDENTIFIER_LIMIT:
         raise SpecError(f"name '{name}' is too long: database names built from it pass 63 bytes")
@@ -253,10 +232,14 @@ def parse_field(text: str) -> FieldSpec:
     name, type_text = parts[0], parts[1]
     optional = type_text.endswith("?")
     type_name = type_text.removesuffix("?")
-    if not SNAKE.match(name) or keyword.iskeyword(name) or keyword.issoftkeyword(name):
-        raise SpecError(f"field name '{name}' is not a lowercase snake_case identifier")
-    if name in RESERVED_FIELDS or name.startswith("model_"):
-        raise SpecError(f"field name '{name}' is reserved: the service sets or uses it itself")
+    if not SNAKE.match(name):
+        raise SpecError(f"field name '{name}' is not lowercase snake_case")
+    if keyword.iskeyword(name):
+        raise SpecError(f"field name '{name}' cannot be used: it is a Python keyword")
+    if name in RESERVED_FIELDS:
+        raise SpecError(f"field name '{name}' is reserved: {RESERVED_FIELDS[name]}")
+    if name.startswith("model_"):
+        raise SpecError(f"field name '{name}' is reserved: pydantic keeps model_* for itself")
     if type_name not in TYPES:
         raise SpecError(
             f"field '{name}' has unknown type '{type_name}'; supported: {', '.join(TYPES)}"

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from tools.scaffold.spec import ResourceSpec, SpecError
+from tools.scaffold.errors import SpecError
+from tools.scaffold.spec import ResourceSpec
 
 TEMPLATES = Path(__file__).parent / "templates"
 MIGRATIONS = Path("alembic/versions")

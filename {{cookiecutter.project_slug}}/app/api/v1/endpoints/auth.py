@@ -30,7 +30,7 @@ ACCEPTED = Accepted(message="If an account uses this address, an email is on its
     "/register",
     status_code=status.HTTP_201_CREATED,
     dependencies=[Depends(auth_rate_limit)],
-    responses=error_responses(409, 413, 422, 429, 503),
+    responses=error_responses(400, 409, 413, 422, 429, 503),
 )
 async def register(data: UserCreate, auth: AuthServiceDep, jobs: EmailJobsDep) -> UserRead:
     """Create an account and mail it a verification link."""
@@ -43,14 +43,14 @@ async def register(data: UserCreate, auth: AuthServiceDep, jobs: EmailJobsDep) -
     "/login",
     # Per address first, then per target account (LoginFormDep): both must have room left.
     dependencies=[Depends(auth_rate_limit)],
-    responses=error_responses(401, 413, 422, 429, 503),
+    responses=error_responses(400, 401, 413, 422, 429, 503),
 )
 async def login(form: LoginFormDep, auth: AuthServiceDep) -> TokenPair:
     """Exchange email (as `username`) and password for an access and a refresh token."""
     return await auth.login(form.username, form.password)
 
 
-@router.post("/refresh", responses=error_responses(401, 413, 422, 429, 503))
+@router.post("/refresh", responses=error_responses(400, 401, 413, 422, 429, 503))
 async def refresh(data: RefreshRequest, auth: AuthServiceDep) -> TokenPair:
     """Trade a refresh token for a new pair; the old refresh token stops working."""
     return await auth.refresh(data.refresh_token)
@@ -59,7 +59,7 @@ async def refresh(data: RefreshRequest, auth: AuthServiceDep) -> TokenPair:
 @router.post(
     "/logout",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(401, 413, 422, 429, 503),
+    responses=error_responses(400, 401, 413, 422, 429, 503),
 )
 async def logout(data: RefreshRequest, auth: AuthServiceDep) -> None:
     """End the session the refresh token belongs to."""
@@ -80,7 +80,7 @@ async def logout_all(user: SignedInUser, auth: AuthServiceDep) -> None:
     # 429 per client address only; the cap per target address (AccountEmailDep) sends nothing
     # more but answers the same, so nobody can block or watch another person's emails.
     dependencies=[Depends(auth_rate_limit)],
-    responses=error_responses(413, 422, 429),
+    responses=error_responses(400, 413, 422, 429),
 )
 async def request_password_reset(target: AccountEmailDep, jobs: EmailJobsDep) -> Accepted:
     """Mail a password-reset link if an account uses this address; the answer never says."""
@@ -93,7 +93,7 @@ async def request_password_reset(target: AccountEmailDep, jobs: EmailJobsDep) ->
     "/password-reset/confirm",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[Depends(auth_rate_limit)],
-    responses=error_responses(400, 413, 422, 429, 503),
+    responses=error_responses(400, 404, 413, 422, 429, 503),
 )
 async def confirm_password_reset(data: PasswordResetConfirm, accounts: AccountServiceDep) -> None:
     """Set a new password with a mailed token; every session of the account ends."""
@@ -104,7 +104,7 @@ async def confirm_password_reset(data: PasswordResetConfirm, accounts: AccountSe
     "/verify-email",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[Depends(auth_rate_limit)],
-    responses=error_responses(400, 413, 422, 429, 503),
+    responses=error_responses(400, 404, 413, 422, 429, 503),
 )
 async def verify_email(
     data: VerifyEmailRequest, session: WriteSessionDep, verifications: EmailVerificationServiceDep
@@ -117,7 +117,7 @@ async def verify_email(
     "/email-change/undo",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[Depends(auth_rate_limit)],
-    responses=error_responses(400, 409, 413, 422, 429, 503),
+    responses=error_responses(400, 404, 409, 413, 422, 429, 503),
 )
 async def undo_email_change(data: UndoEmailChangeRequest, accounts: AccountServiceDep) -> None:
     """Put back the address an email change replaced (the link mailed to it); every session ends."""
@@ -128,7 +128,7 @@ async def undo_email_change(data: UndoEmailChangeRequest, accounts: AccountServi
     "/verify-email/resend",
     status_code=status.HTTP_202_ACCEPTED,
     dependencies=[Depends(auth_rate_limit)],
-    responses=error_responses(413, 422, 429),
+    responses=error_responses(400, 413, 422, 429),
 )
 async def resend_verification(target: AccountEmailDep, jobs: EmailJobsDep) -> Accepted:
     """Mail a new verification link if an unverified account uses this address; the answer never says."""

@@ -12,7 +12,9 @@ router = APIRouter(prefix="/items", tags=["items"])
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, responses=error_responses(401, 403, 413, 422, 429, 503)
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(400, 401, 403, 413, 422, 429, 503),
 )
 async def create_item(
     data: ItemCreate, user: CurrentUser, session: WriteSessionDep, items: ItemServiceDep
@@ -40,7 +42,7 @@ async def read_item(
     return ItemRead.model_validate(await items.get(session, user, item_id))
 
 
-@router.patch("/{item_id}", responses=error_responses(401, 403, 404, 413, 422, 429, 503))
+@router.patch("/{item_id}", responses=error_responses(400, 401, 403, 404, 413, 422, 429, 503))
 async def update_item(
     item_id: uuid.UUID,
     data: ItemUpdate,

@@ -57,7 +57,7 @@ async def read_user(
     return UserRead.model_validate(await users.get(session, user_id))
 
 
-@router.patch("/{user_id}", responses=error_responses(401, 403, 404, 409, 413, 422, 429, 503))
+@router.patch("/{user_id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422, 429, 503))
 async def update_user(
     user_id: uuid.UUID,
     data: UserUpdateAdmin,
