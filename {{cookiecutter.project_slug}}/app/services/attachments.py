@@ -18,10 +18,7 @@ import anyio
 from app.core.clock import utcnow
 from app.core.config import Settings
 from app.core.exceptions import EmptyFileError, NotFoundError
-from app.core.files import SNIFF_BYTES, check_type, safe_filename
-{%- if cookiecutter.file_storage == "s3" %}
-from app.core.files import content_disposition
-{%- endif %}
+from app.core.files import SNIFF_BYTES, check_type, {% if cookiecutter.file_storage == "s3" %}content_disposition, {% endif %}safe_filename
 from app.db.session import Database, ReadSession
 from app.models.attachments import Attachment
 from app.models.users import Principal

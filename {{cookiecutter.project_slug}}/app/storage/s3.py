@@ -20,6 +20,7 @@ from app.core.config import Settings
 from app.storage.base import checked_key
 
 if TYPE_CHECKING:
+    from aiobotocore.session import ClientCreatorContext
     from types_aiobotocore_s3 import S3Client
     from types_aiobotocore_s3.type_defs import CompletedPartTypeDef
 
@@ -39,25 +40,26 @@ class S3Storage:
         """The one client of this process, created on first use (it holds a connection pool)."""
         async with self._lock:
             if self._client is None:
-                s = self.settings
-                self._client = await self._stack.enter_async_context(
-                    get_session().create_client(
-                        "s3",
-                        endpoint_url=s.s3_endpoint_url or None,
-                        region_name=s.s3_region,
-                        # Empty: botocore's own chain (instance role, web identity, ~/.aws ...).
-                        aws_access_key_id=s.s3_access_key_id or None,
-                        aws_secret_access_key=s.s3_secret_access_key.get_secret_value() or None,
-                        config=AioConfig(
-                            s3={"addressing_style": s.s3_addressing_style},
-                            signature_version="s3v4",
-                            connect_timeout=5,
-                            read_timeout=30,
-                            retries={"max_attempts": 3, "mode": "standard"},
-                        ),
-                    )
-                )
+                self._client = await self._stack.enter_async_context(self._new_client())
             return self._client
+
+    def _new_client(self) -> "ClientCreatorContext[S3Client]":
+        s = self.settings
+        return get_session().create_client(
+            "s3",
+            endpoint_url=s.s3_endpoint_url or None,
+            region_name=s.s3_region,
+            # Empty: botocore's own chain (instance role, web identity, ~/.aws ...).
+            aws_access_key_id=s.s3_access_key_id or None,
+            aws_secret_access_key=s.s3_secret_access_key.get_secret_value() or None,
+            config=AioConfig(
+                s3={"addressing_style": s.s3_addressing_style},
+                signature_version="s3v4",
+                connect_timeout=5,
+                read_timeout=30,
+                retries={"max_attempts": 3, "mode": "standard"},
+            ),
+        )
 
     async def save(self, key: str, chunks: AsyncIterable[bytes]) -> int:
         client, key = await self.client(), checked_key(key)
