@@ -70,6 +70,7 @@ TRACING_PATHS = ("app/observability/tracing.py", "tests/observability")
 KUBERNETES_PATHS = ("deploy",)
 KUBERNETES_REDIS_PATHS = ("deploy/kubernetes/base/redis.yaml",)
 KUBERNETES_WORKER_PATHS = ("deploy/kubernetes/base/worker.yaml",)
+KUBERNETES_UPLOADS_PATHS = ("deploy/kubernetes/base/uploads-pvc.yaml",)
 # The team's extra members; a single backend agent owns everything, so it needs no contract.
 TEAM_ONLY_AGENT_PATHS = (
     ".claude/CONTRACT.md",
@@ -100,6 +101,8 @@ REMOVALS: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
     ("kubernetes", False, KUBERNETES_PATHS),
     ("rate_limit_storage", "memory", KUBERNETES_REDIS_PATHS),
     ("background_jobs", "none", KUBERNETES_WORKER_PATHS),
+    ("file_storage", "none", KUBERNETES_UPLOADS_PATHS),
+    ("file_storage", "s3", KUBERNETES_UPLOADS_PATHS),
     ("agent_files", "backend", TEAM_ONLY_AGENT_PATHS),
     ("agent_files", "none", ALL_AGENT_PATHS),
 )
