@@ -69,7 +69,9 @@ def test_items_are_exactly_what_make_resource_writes(
     bake: Baker, default_project: Path, tmp_path: Path
 ) -> None:
     shipped = bake(project_name="Tpl Items Shipped", file_storage="none")
-    project = bake(project_name="Tpl Items Regenerated", example_resource=False, file_storage="none")
+    project = bake(
+        project_name="Tpl Items Regenerated", example_resource=False, file_storage="none"
+    )
     make_ready(project)
     written = regenerate_items(project, tmp_path / "parked")
     # What the answer example_resource=no removes is exactly what the generator writes: no
