@@ -2,11 +2,12 @@
 
 aiobotocore is botocore (the AWS SDK's own request signing, retries and endpoint rules) on
 aiohttp: every call is awaited on the event loop, nothing blocks it. A save streams the file in
-parts of PART_BYTES (S3's multipart upload), so one upload holds at most one part in memory; a
-file smaller than a part is one PUT. Downloads never pass through the service: the client gets
-a presigned URL valid for S3_PRESIGN_EXPIRE_SECONDS.
+parts of PART_BYTES (S3's multipart upload), each sent while the next arrives, so one upload
+holds at most two parts in memory; a file smaller than a part is one PUT. Downloads never pass
+through the service: the client gets a presigned URL valid for S3_PRESIGN_EXPIRE_SECONDS.
 """
 
+import asyncio
 from collections.abc import AsyncIterable
 from contextlib import AsyncExitStack
 from datetime import datetime
@@ -24,8 +25,8 @@ if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
     from types_aiobotocore_s3.type_defs import CompletedPartTypeDef
 
-# S3's smallest part (except the last) is 5 MiB; 8 MiB keeps the number of requests low.
-PART_BYTES = 8 * 1024 * 1024
+# S3's smallest part (except the last): at most two are held per upload (one received, one sent).
+PART_BYTES = 5 * 1024 * 1024
 
 
 class S3Storage:
@@ -62,9 +63,12 @@ class S3Storage:
         )
 
     async def save(self, key: str, chunks: AsyncIterable[bytes]) -> int:
+        """One PUT for a file smaller than a part; otherwise a multipart upload in which each
+        part goes up while the next one is received (at most two parts in memory)."""
         client, key = await self.client(), checked_key(key)
-        buffer, size = bytearray(), 0
+        buffer, size, number = bytearray(), 0, 0
         upload_id: str | None = None
+        sending: asyncio.Task[CompletedPartTypeDef] | None = None
         parts: list[CompletedPartTypeDef] = []
         try:
             async for chunk in chunks:
@@ -74,19 +78,27 @@ class S3Storage:
                     if upload_id is None:
                         started = await client.create_multipart_upload(Bucket=self.bucket, Key=key)
                         upload_id = started["UploadId"]
-                    parts.append(await self._upload_part(upload_id, key, len(parts) + 1, buffer))
-                    buffer = bytearray()
+                    if sending is not None:
+                        parts.append(await sending)
+                    number += 1
+                    part = self._upload_part(upload_id, key, number, bytes(buffer))
+                    sending, buffer = asyncio.create_task(part), bytearray()
             if upload_id is None:
                 await client.put_object(Bucket=self.bucket, Key=key, Body=bytes(buffer))
                 return size
+            if sending is not None:
+                parts.append(await sending)
             if buffer:
-                parts.append(await self._upload_part(upload_id, key, len(parts) + 1, buffer))
+                parts.append(await self._upload_part(upload_id, key, number + 1, bytes(buffer)))
             await client.complete_multipart_upload(
                 Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
             )
         except BaseException:
-            if upload_id is not None:
-                with anyio.CancelScope(shield=True):
+            with anyio.CancelScope(shield=True):
+                if sending is not None:
+                    sending.cancel()
+                    await asyncio.gather(sending, return_exceptions=True)
+                if upload_id is not None:
                     await client.abort_multipart_upload(
                         Bucket=self.bucket, Key=key, UploadId=upload_id
                     )
@@ -94,11 +106,11 @@ class S3Storage:
         return size
 
     async def _upload_part(
-        self, upload_id: str, key: str, number: int, body: bytearray
+        self, upload_id: str, key: str, number: int, body: bytes
     ) -> "CompletedPartTypeDef":
         client = await self.client()
         part = await client.upload_part(
-            Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=bytes(body)
+            Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body
         )
         return {"ETag": part["ETag"], "PartNumber": number}
 
