@@ -149,13 +149,15 @@ class _BodyTooLarge(HTTPException):
 
 
 class BodySizeLimitMiddleware:
-    """Refuses bodies over `max_bytes` with 413, by Content-Length or by counting the stream.
 {%- if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}
+    """Refuses bodies over `max_bytes` with 413, by Content-Length or by counting the stream.
 
     POSTs to a path matching `streamed` pass: those routes read their body as a stream and
     enforce their own, larger limit while reading (uploads, app/http/uploads.py).
-{%- endif %}
     """
+{%- else %}
+    """Refuses bodies over `max_bytes` with 413, by Content-Length or by counting the stream."""
+{%- endif %}
 {% if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}
     def __init__(self, app: ASGIApp, *, max_bytes: int, streamed: Pattern[str]) -> None:
         self.app = app
