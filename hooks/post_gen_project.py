@@ -39,6 +39,7 @@ ATTACHMENT_PATHS = (
     "app/api/v1/endpoints/attachments.py",
     "alembic/versions/0005_attachments.py",
     "tests/api/test_attachments.py",
+    "tests/services/test_attachments.py",
 )
 # The storage layer stays without Items (for a project's own upload routes); only none removes it.
 FILE_STORAGE_PATHS = (

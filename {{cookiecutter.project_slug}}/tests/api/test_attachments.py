@@ -8,12 +8,12 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.models.attachments import Attachment
-from app.observability.metrics import UPLOADS_REFUSED
 from tests.conftest import assert_error
 from tests.stored import partial_uploads, stored_bytes, stored_objects
 from tests.urls import url_for
@@ -98,7 +98,7 @@ def client_for(app: FastAPI) -> AsyncClient:
 
 
 def refused(reason: str) -> float:
-    return UPLOADS_REFUSED.labels(reason)._value.get()
+    return REGISTRY.get_sample_value("uploads_refused_total", {"reason": reason}) or 0.0
 
 
 async def test_upload_list_download_delete(
