@@ -28,11 +28,11 @@ from app.jobs.broker import broker
 {%- endif %}
 from app.observability.logging import configure_logging
 from app.observability.metrics import POOLS
-{%- if cookiecutter.file_storage != "none" %}
-from app.storage import build_storage
-{%- endif %}
 {%- if cookiecutter.tracing == "opentelemetry" %}
 from app.observability.tracing import start_tracing, trace_database
+{%- endif %}
+{%- if cookiecutter.file_storage != "none" %}
+from app.storage import build_storage
 {%- endif %}
 
 # The docs' sections in reading order: sign in first, health last (its routes are matched first);
