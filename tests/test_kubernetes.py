@@ -60,7 +60,7 @@ def with_worker(variant: Baked) -> bool:
 
 def with_local_files(variant: Baked) -> bool:
     """Uploads on the pod's disk (the default answer): a PersistentVolumeClaim holds them."""
-    return variant[0].get("file_storage", "local") == "local"
+    return bool(variant[0].get("file_storage", "local") == "local")
 
 
 def component(obj: dict[str, Any]) -> str | None:
