@@ -5,6 +5,9 @@ BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_STORM_CONNECTIONS, BENCH_SKIP_SUITE=1 to
 baked test suite, BENCH_TEMPLATE to bake another checkout of the template (an earlier commit, to
 measure "before").
 
+Where the bake stores uploads on its local disk (the default), it also uploads a 100 MB file
+(server memory, time against a plain copy) and an oversize chunked body (bench/uploads.py).
+
 Besides the hot-path ratios it plays two production events: a login spike (users/me throughput
 while BENCH_STORM_CONNECTIONS clients log in) and, where the bake keeps its rate limits in Redis,
 a stalled Redis (SIGSTOP: no reset, no answer) while rate-limited reads run.
@@ -18,7 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import calls, project
+from bench import calls, project, uploads
 from bench.load import Target, wrk_available
 from bench.measure import (
     Comparison,
@@ -29,7 +32,7 @@ from bench.measure import (
     throughput_under_login_storm,
 )
 from bench.report import write_all
-from bench.seed import Seeded, seed
+from bench.seed import Seeded, fresh_token, seed
 from bench.servers import RedisServer, Server, start_redis, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +75,8 @@ def _template_env(baked: project.Baked, database_url: str) -> dict[str, str]:
         # The baked defaults, stated because the hand-written baseline reads them.
         "JWT_ISSUER": baked.slug,
         "JWT_AUDIENCE": f"{baked.slug}-api",
+        # Room for the 100 MB upload; a deployer sets the largest file their users need.
+        "UPLOAD_MAX_BYTES": str(uploads.UPLOAD_MAX_BYTES),
     }
 
 
@@ -204,6 +209,18 @@ def _targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return targets
 
 
+def _uploads_on_disk(baked: project.Baked) -> bool:
+    api = baked.path / "app" / "api" / "v1" / "endpoints" / "attachments.py"
+    return api.exists() and (baked.path / "app" / "storage" / "local.py").exists()
+
+
+def _measure_uploads(baked: project.Baked, template: Server) -> dict[str, Any]:
+    print("measuring a 100 MB upload and an oversize one ...", flush=True)
+    token = fresh_token(template.base_url)
+    storage = baked.path / "var" / "uploads"  # LOCAL_STORAGE_DIR as baked, relative to the server
+    return uploads.measure(template.base_url, template.process.pid, token, storage, OUT)
+
+
 def main() -> int:
     plan = _plan()
     cache = ROOT / ".cache"
@@ -214,6 +231,7 @@ def main() -> int:
     database_url = project.fresh_database(baked)
     OUT.mkdir(parents=True, exist_ok=True)
     redis = start_redis(OUT / "redis.log") if project.uses_redis(baked) else None
+    upload: dict[str, Any] | None = None
     try:
         env, manual_env = _environments(baked, database_url, redis)
         servers = _start_all(baked, env, manual_env)
@@ -221,6 +239,8 @@ def main() -> int:
             seeded = seed(servers[0].base_url, partial(project.mark_verified, baked))
             call_counts = _count_calls(baked, seeded.access_token, env, manual_env)
             rows = _measure(servers, plan, seeded, redis)
+            if _uploads_on_disk(baked):
+                upload = _measure_uploads(baked, servers[0])
         finally:
             for server in servers:
                 server.stop()
@@ -238,7 +258,11 @@ def main() -> int:
         seconds, summary = project.run_suite(baked)
         extras["test_suite_seconds"] = round(seconds, 1)
         extras["test_suite_result"] = summary
-    write_all(OUT, rows, _targets(rows), extras)
+    targets = _targets(rows)
+    if upload is not None:
+        extras["uploads"] = upload
+        targets += uploads.targets(upload)
+    write_all(OUT, rows, targets, extras)
     print((OUT / "results.md").read_text())
     print(f"plot: {OUT / 'targets_and_latency.png'}")
     return 0

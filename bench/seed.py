@@ -39,3 +39,11 @@ def seed(base_url: str, mark_verified: Callable[[str], None]) -> Seeded:
         item = {"title": f"Item {number:02d}", "description": "Seeded for the benchmark"}
         _call(f"{api}/items", json.dumps(item).encode(), "application/json", token)
     return Seeded(access_token=token, login_form=form)
+
+
+def fresh_token(base_url: str) -> str:
+    """A new access token for the seeded user: the one from `seed` may expire during a long run."""
+    form = urllib.parse.urlencode({"username": EMAIL, "password": PASSWORD}).encode()
+    reply = _call(f"{base_url}/api/v1/auth/login", form, "application/x-www-form-urlencoded")
+    token: str = reply["access_token"]
+    return token

@@ -32,6 +32,28 @@ ITEMS_PATHS = (
     "tests/services/test_items.py",
     "tests/repositories/test_items.py",
 )
+# Attachments hang on Items: they go with the example resource or with file_storage=none.
+ATTACHMENT_PATHS = (
+    "app/models/attachments.py",
+    "app/schemas/attachments.py",
+    "app/repositories/attachments.py",
+    "app/services/attachments.py",
+    "app/api/v1/endpoints/attachments.py",
+    "alembic/versions/0005_attachments.py",
+    "tests/api/test_attachments.py",
+    "tests/services/test_attachments.py",
+)
+# The storage layer stays without Items (for a project's own upload routes); only none removes it.
+FILE_STORAGE_PATHS = (
+    "app/storage",
+    "app/core/files.py",
+    "app/http/uploads.py",
+    "tests/storage",
+    "tests/core/test_files.py",
+    "tests/stored.py",
+)
+LOCAL_STORAGE_PATHS = ("app/storage/local.py",)
+S3_STORAGE_PATHS = ("app/storage/s3.py", "tests/s3_server.py")
 REDIS_PATHS = ("tests/api/test_rate_limit_redis.py", "tests/reliability/test_stalled_redis.py")
 # Outage, two-instance and concurrency tests need a database server (a proxy, many connections);
 # the first-come-first-served queue in front of the pool matters only for a pooled server.
@@ -52,6 +74,7 @@ TRACING_PATHS = ("app/observability/tracing.py", "tests/observability")
 KUBERNETES_PATHS = ("deploy",)
 KUBERNETES_REDIS_PATHS = ("deploy/kubernetes/base/redis.yaml",)
 KUBERNETES_WORKER_PATHS = ("deploy/kubernetes/base/worker.yaml",)
+KUBERNETES_UPLOADS_PATHS = ("deploy/kubernetes/base/uploads-pvc.yaml",)
 # The team's extra members; a single backend agent owns everything, so it needs no contract.
 TEAM_ONLY_AGENT_PATHS = (
     ".claude/CONTRACT.md",
@@ -67,6 +90,11 @@ MANIFEST = ".bake-manifest.json"
 # (answer, value that removes, paths removed) — the one place pruning is decided.
 REMOVALS: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
     ("example_resource", False, ITEMS_PATHS),
+    ("example_resource", False, ATTACHMENT_PATHS),
+    ("file_storage", "none", ATTACHMENT_PATHS),
+    ("file_storage", "none", FILE_STORAGE_PATHS),
+    ("file_storage", "local", S3_STORAGE_PATHS),
+    ("file_storage", "s3", LOCAL_STORAGE_PATHS),
     ("rate_limit_storage", "memory", REDIS_PATHS),
     ("background_jobs", "none", TASKIQ_PATHS),
     ("background_jobs", "taskiq", IN_PROCESS_JOB_PATHS),
@@ -78,6 +106,8 @@ REMOVALS: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
     # Redis comes with either answer that uses it (cookiecutter.json, __redis).
     ("__redis", "no", KUBERNETES_REDIS_PATHS),
     ("background_jobs", "none", KUBERNETES_WORKER_PATHS),
+    ("file_storage", "none", KUBERNETES_UPLOADS_PATHS),
+    ("file_storage", "s3", KUBERNETES_UPLOADS_PATHS),
     ("agent_files", "backend", TEAM_ONLY_AGENT_PATHS),
     ("agent_files", "none", ALL_AGENT_PATHS),
 )

@@ -202,7 +202,7 @@ def test_compose_points_the_app_at_its_services_and_keeps_data_in_named_volumes(
             )
         else:
             assert env["DATABASE_URL"] == f"sqlite+aiosqlite:////app/data/{slug}.db"
-            assert services[name]["volumes"] == ["data:/app/data"]
+            assert "data:/app/data" in services[name]["volumes"]
         redis_url = "redis://redis:6379/0"
         counters = answers["rate_limit_storage"] == "redis"
         assert env.get("RATE_LIMIT_STORAGE_URL") == (redis_url if counters else None)
@@ -214,6 +214,9 @@ def test_compose_points_the_app_at_its_services_and_keeps_data_in_named_volumes(
     expected_volumes = {"pgdata" if answers["database"] == "postgresql" else "data"}
     if answers.get("background_jobs") == "taskiq":
         expected_volumes.add("redisdata")  # queued jobs survive a Redis restart
+    if answers.get("file_storage", "local") == "local":
+        expected_volumes.add("uploads")  # uploaded files outlive the container
+        assert "uploads:/app/uploads" in services["api"]["volumes"]
     assert set(compose["volumes"]) == expected_volumes
 
 

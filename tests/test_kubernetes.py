@@ -31,6 +31,9 @@ SECRET_VALUES = {
     "SECRET_KEY": "k" * 48,
     "DATABASE_URL": "postgresql+asyncpg://app:pw@db.example.internal:5432/app",
     "SMTP_PASSWORD": "relay-password",
+    # file_storage=s3; both optional: without them botocore uses the pod's own role.
+    "S3_ACCESS_KEY_ID": "uploader",
+    "S3_SECRET_ACCESS_KEY": "uploader-secret",
 }
 Objects = list[dict[str, Any]]
 Baked = tuple[dict[str, Any], Path]
@@ -56,6 +59,11 @@ def with_redis(variant: Baked) -> bool:
 
 def with_worker(variant: Baked) -> bool:
     return variant[0].get("background_jobs") == "taskiq"
+
+
+def with_local_files(variant: Baked) -> bool:
+    """Uploads on the pod's disk (the default answer): a PersistentVolumeClaim holds them."""
+    return bool(variant[0].get("file_storage", "local") == "local")
 
 
 def component(obj: dict[str, Any]) -> str | None:
@@ -186,6 +194,8 @@ def test_the_overlay_renders_the_objects_the_service_needs(
         expected += [("Deployment", f"{name}-redis"), ("Service", f"{name}-redis")]
     if with_worker(variant):
         expected.append(("Deployment", f"{name}-worker"))
+    if with_local_files(variant):
+        expected.append(("PersistentVolumeClaim", f"{name}-uploads"))
     assert kinds == sorted(expected)
     # The ConfigMap's name carries a hash of its contents: a changed setting rolls the pods.
     assert re.fullmatch(

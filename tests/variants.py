@@ -38,12 +38,13 @@ def row(id_: str, suites: str, **answers: Any) -> Variant:
 VARIANTS = (
     row("default", "default agents"),
     row("sqlite", "matrix", database="sqlite"),
-    row("redis", "matrix", rate_limit_storage="redis"),
+    # s3 storage with PostgreSQL (the default database); the bake's tests start a moto S3 server.
+    row("redis_s3", "matrix", rate_limit_storage="redis", file_storage="s3"),
     row("no_items", "matrix agents", example_resource=False),
     row("agents_backend", "matrix agents", agent_files="backend"),
     row("agents_none", "matrix agents", agent_files="none"),
     row("no_docker", "matrix", docker=False),
-    row("no_ci", "matrix", ci="none"),
+    row("no_ci", "matrix", ci="none", file_storage="none"),
     row("py312", "matrix", python_version="3.12"),
     row("py313", "matrix", python_version="3.13"),
     row("sqlite_redis", "matrix", database="sqlite", rate_limit_storage="redis"),
@@ -52,6 +53,8 @@ VARIANTS = (
     row("sqlite_no_docker", "matrix", database="sqlite", docker=False),
     row("tracing", "matrix", tracing="opentelemetry"),
     row("kubernetes", "matrix kubernetes", kubernetes=True),
+    # The manifests' S3 settings (Secret and ConfigMap entries) instead of the uploads volume.
+    row("kubernetes_s3", "kubernetes", kubernetes=True, file_storage="s3"),
     # Also an agents row: the truth tests then cover the paths named for traces and manifests.
     row(
         "kubernetes_redis_tracing",

@@ -1,4 +1,7 @@
-"""Operator commands: `python -m app.cli {create-db,superuser,prune-tokens{% if cookiecutter.background_jobs == "taskiq" %},check-queue{% endif %}}`."""
+"""Operator commands, run as `python -m app.cli COMMAND`.
+
+COMMAND is create-db, superuser, prune-tokens{% if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}, prune-files{% endif %}{% if cookiecutter.background_jobs == "taskiq" %}, check-queue{% endif %}.
+"""
 
 import argparse
 import asyncio
@@ -6,6 +9,9 @@ import logging
 import sys
 {%- if cookiecutter.background_jobs == "taskiq" %}
 from collections.abc import Awaitable
+{%- endif %}
+{%- if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}
+from datetime import timedelta
 {%- endif %}
 {%- if cookiecutter.database == "sqlite" %}
 from pathlib import Path
@@ -36,9 +42,19 @@ from app.db.session import create_database, create_engine
 from app.repositories.refresh_tokens import RefreshTokenRepository
 from app.repositories.user_tokens import UserTokenRepository
 from app.schemas.users import UserCreate
+{%- if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}
+from app.services.attachments import AttachmentService
+{%- endif %}
 from app.services.users import UserService
+{%- if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}
+from app.storage import build_storage
+{%- endif %}
 
 logger = logging.getLogger("app.cli")
+{%- if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}
+# Objects younger than this may belong to an upload whose row is being written: left alone.
+PRUNE_FILES_GRACE = timedelta(hours=1)
+{%- endif %}
 
 
 {% if cookiecutter.database == "sqlite" -%}
@@ -134,6 +150,22 @@ async def prune_tokens(settings: Settings) -> int:
     print(f"Removed {removed} expired refresh tokens")
     print(f"Removed {links} expired reset and verification tokens")
     return 0
+{%- if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}
+
+
+async def prune_files(settings: Settings) -> int:
+    """Deletes stored files no attachment refers to (failed inserts and deletes, deleted items)."""
+    database, storage = create_database(settings), build_storage(settings)
+    try:
+        service = AttachmentService(database, storage, settings)
+        report = await service.prune_orphans(grace=PRUNE_FILES_GRACE)
+    finally:
+        await storage.close()
+        await database.engine.dispose()
+    print(f"Removed {report.orphans} stored files without an attachment")
+    print(f"Removed {report.partial} abandoned partial uploads")
+    return 0
+{%- endif %}
 
 
 {%- if cookiecutter.background_jobs == "taskiq" %}
@@ -166,11 +198,7 @@ async def check_queue(settings: Settings) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.cli")
-{%- if cookiecutter.background_jobs == "taskiq" %}
-    commands = ["create-db", "superuser", "prune-tokens", "check-queue"]
-{%- else %}
-    commands = ["create-db", "superuser", "prune-tokens"]
-{%- endif %}
+    commands = ["create-db", "superuser", "prune-tokens"{% if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}, "prune-files"{% endif %}{% if cookiecutter.background_jobs == "taskiq" %}, "check-queue"{% endif %}]
     parser.add_argument("command", choices=commands)
     args = parser.parse_args(argv)
     settings = settings_or_exit()
@@ -189,6 +217,10 @@ def main(argv: list[str] | None = None) -> int:
 {%- endif %}
         if args.command == "superuser":
             return asyncio.run(create_superuser(settings))
+{%- if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}
+        if args.command == "prune-files":
+            return asyncio.run(prune_files(settings))
+{%- endif %}
         return asyncio.run(prune_tokens(settings))
 
 

@@ -9,6 +9,9 @@ from app.api import health
 from app.api.docs import add_docs_routes
 from app.api.operation_ids import operation_id
 from app.api.rate_limit import RateLimiter
+{%- if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}
+from app.api.v1.endpoints.attachments import UPLOAD_PATH
+{%- endif %}
 from app.api.v1.router import include_api_v1
 from app.core.config import Settings, get_settings
 from app.db.session import create_database
@@ -28,6 +31,9 @@ from app.observability.metrics import POOLS, RequestMetrics
 {%- if cookiecutter.tracing == "opentelemetry" %}
 from app.observability.tracing import start_tracing, trace_database
 {%- endif %}
+{%- if cookiecutter.file_storage != "none" %}
+from app.storage import build_storage
+{%- endif %}
 
 # The docs' sections in reading order: sign in first, health last (its routes are matched first);
 # `make resource` puts each new resource's before health.
@@ -40,6 +46,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 {%- if cookiecutter.background_jobs == "taskiq" %}
     if not broker.is_worker_process:  # the worker's broker is closed by taskiq itself
         await broker.shutdown()
+{%- endif %}
+{%- if cookiecutter.file_storage != "none" %}
+    await app.state.storage.close()
 {%- endif %}
     await app.state.db.engine.dispose()
 
@@ -84,6 +93,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         POOLS.track(app.state.db.engine)
     app.state.rate_limiter = RateLimiter(settings)
     app.state.email = build_email_sender(settings)
+{%- if cookiecutter.file_storage != "none" %}
+    app.state.storage = build_storage(settings)
+{%- endif %}
 
     register_exception_handlers(app)
     # Health first: the most called route is matched before the API's routes are tried.
@@ -97,7 +109,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _add_middleware(app: FastAPI, settings: Settings) -> None:
     """Added innermost first; the request context layer wraps everything."""
+{%- if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}
+    app.add_middleware(
+        BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, streamed=UPLOAD_PATH
+    )
+{%- else %}
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+{%- endif %}
     if settings.cors_origins:
         app.add_middleware(
             EnvelopeCORSMiddleware,

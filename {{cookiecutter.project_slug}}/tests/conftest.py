@@ -47,6 +47,9 @@ from app.models.users import Role, User
 from tests.jobs.inline import InlineEmailJobs
 {%- endif %}
 from tests.mail import Mailbox, MailServer
+{%- if cookiecutter.file_storage == "s3" %}
+from tests.s3_server import S3Server
+{%- endif %}
 from tests.settings import changed_settings, database_url_for_tests, make_test_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -117,6 +120,22 @@ def mail_server() -> Iterator[MailServer]:
         yield server
 
 
+{% if cookiecutter.file_storage == "s3" -%}
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    with S3Server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def settings(mail_server: MailServer, s3_server: S3Server) -> Settings:
+    return make_test_settings(smtp_port=mail_server.port, **s3_server.settings())
+{%- elif cookiecutter.file_storage == "local" -%}
+@pytest.fixture(scope="session")
+def settings(mail_server: MailServer, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    uploads = tmp_path_factory.mktemp("uploads")
+    return make_test_settings(smtp_port=mail_server.port, local_storage_dir=uploads)
+{%- else -%}
 @pytest.fixture(scope="session")
 def settings(mail_server: MailServer) -> Settings:
     return make_test_settings(smtp_port=mail_server.port)

@@ -19,12 +19,18 @@ from app.jobs.in_process import EmailJobs
 from app.models.users import Account, Principal, Role
 from app.schemas.auth import AccountEmailRequest, LoginForm
 from app.services.account import AccountService
+{%- if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}
+from app.services.attachments import AttachmentService
+{%- endif %}
 from app.services.auth import AuthService
 from app.services.email_verification import EmailVerificationService
 {%- if cookiecutter.example_resource %}
 from app.services.items import ItemService
 {%- endif %}
 from app.services.users import UserService
+{%- if cookiecutter.file_storage != "none" %}
+from app.storage import Storage
+{%- endif %}
 
 LOGIN_URL = "/api/v1/auth/login"
 # Requests that must not change anything (RFC 9110 "safe" methods).
@@ -48,6 +54,16 @@ async def get_database(request: Request) -> Database:
 
 
 DatabaseDep = Annotated[Database, Depends(get_database)]
+{%- if cookiecutter.file_storage != "none" %}
+
+
+async def get_storage(request: Request) -> Storage:
+    storage: Storage = request.app.state.storage
+    return storage
+
+
+StorageDep = Annotated[Storage, Depends(get_storage)]
+{%- endif %}
 
 
 # An endpoint names the session it needs. Both take the request, not DatabaseDep: each level
@@ -197,6 +213,18 @@ async def account_email_request(request: Request, data: AccountEmailRequest) -> 
 
 EmailJobsDep = Annotated[EmailJobs, Depends(get_email_jobs)]
 AccountEmailDep = Annotated[AccountEmail, Depends(account_email_request)]
+{%- if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}
+
+
+# Attachments open their own short units of work: no session is held while a file arrives.
+async def get_attachment_service(
+    database: DatabaseDep, storage: StorageDep, settings: SettingsDep
+) -> AttachmentService:
+    return AttachmentService(database, storage, settings)
+
+
+AttachmentServiceDep = Annotated[AttachmentService, Depends(get_attachment_service)]
+{%- endif %}
 {%- if cookiecutter.example_resource %}
 
 

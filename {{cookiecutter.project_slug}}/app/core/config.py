@@ -4,7 +4,11 @@ import os
 from enum import StrEnum
 from functools import lru_cache
 from ipaddress import ip_address, ip_network
+{%- if cookiecutter.file_storage == "local" %}
+from pathlib import Path, PurePosixPath
+{%- else %}
 from pathlib import PurePosixPath
+{%- endif %}
 from typing import Annotated, Literal, Self
 from urllib.parse import urlsplit
 
@@ -120,6 +124,33 @@ class Settings(BaseSettings):
     # whole surface is a map for attackers; DOCS_ENABLED=true serves them there too.
     docs_enabled: bool | None = None
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+{%- if cookiecutter.file_storage != "none" %}
+    # File uploads (docs/operations.md, "File uploads"): the largest file accepted, and the MIME
+    # types accepted as detected from the file's own bytes (never the client's Content-Type).
+    upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    upload_allowed_types: Annotated[list[str], NoDecode] = [
+        "application/pdf",
+        "image/gif",
+        "image/jpeg",
+        "image/png",
+        "image/webp",
+    ]
+{%- endif %}
+{%- if cookiecutter.file_storage == "local" %}
+    # One directory on this machine's disk: the service cannot run as more than one replica.
+    local_storage_dir: Path = Path("var/uploads")
+{%- elif cookiecutter.file_storage == "s3" %}
+    # An S3-compatible bucket; empty endpoint means AWS itself, empty keys mean botocore's own
+    # chain (instance role, web identity). Path-style addressing for MinIO and most others.
+    s3_bucket: str = "uploads"
+    s3_endpoint_url: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: SecretStr = SecretStr("")
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    # Downloads are redirects to a presigned URL that stops working after this long.
+    s3_presign_expire_seconds: int = Field(default=300, ge=1, le=3600)
+{%- endif %}
 
     rate_limit_enabled: bool = True
     # After the counter storage fails, requests go through uncounted this long, then one retries.
@@ -218,7 +249,14 @@ class Settings(BaseSettings):
         """A URL as a provider hands it out works as it is; one that cannot work fails here."""
         return async_database_url(value) if value else value
 
-    @field_validator("cors_origins", "metrics_allow_from", mode="before")
+    @field_validator(
+        "cors_origins",
+        "metrics_allow_from",
+{%- if cookiecutter.file_storage != "none" %}
+        "upload_allowed_types",
+{%- endif %}
+        mode="before",
+    )
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
@@ -290,6 +328,11 @@ class Settings(BaseSettings):
                 "FRONTEND_URL must be the public https:// site that serves the email links "
                 "in production"
             )
+{%- if cookiecutter.file_storage == "s3" %}
+        endpoint = urlsplit(self.s3_endpoint_url)
+        if endpoint.scheme == "http" and not is_loopback_host(endpoint.hostname or ""):
+            raise ValueError("S3_ENDPOINT_URL must be https:// in production (files and keys)")
+{%- endif %}
         return self
 
 {%- if cookiecutter.database == "postgresql" %}

@@ -78,7 +78,50 @@ class RateLimitedError(AppError):
     message = "Too many requests"
 
 
-class ServiceUnavailableError(AppError):
+{% if cookiecutter.file_storage != "none" %}class UploadRefusedError(AppError):
+    """An upload the service will not store; `reason` labels the `uploads_refused` metric."""
+
+    reason = "refused"
+
+
+class FileTooLargeError(UploadRefusedError):
+    status_code = 413
+    code = "PAYLOAD_TOO_LARGE"
+    message = "The file is larger than the service accepts"
+    reason = "too_large"
+
+
+class UnsupportedFileTypeError(UploadRefusedError):
+    status_code = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    message = "This type of file is not accepted"
+    reason = "type"
+
+
+class EmptyFileError(UploadRefusedError):
+    status_code = 422
+    code = "EMPTY_FILE"
+    message = "The file is empty"
+    reason = "empty"
+
+
+class MalformedUploadError(UploadRefusedError):
+    status_code = 400
+    code = "MALFORMED_UPLOAD"
+    message = "Send the file as multipart/form-data in the field `file`"
+    reason = "malformed"
+
+
+class UploadInterruptedError(UploadRefusedError):
+    """The client stopped sending before the file ended (nobody reads this answer)."""
+
+    status_code = 400
+    code = "UPLOAD_INTERRUPTED"
+    message = "The upload ended before the file did"
+    reason = "interrupted"
+
+
+{% endif %}class ServiceUnavailableError(AppError):
     status_code = 503
     code = "SERVICE_UNAVAILABLE"
     message = "Service temporarily unavailable"
@@ -117,7 +160,8 @@ ERROR_DEFAULTS: dict[int, tuple[str, str]] = {
         NotFoundError,
         ConflictError,
         PayloadTooLargeError,
-        InvalidInputError,
+{% if cookiecutter.file_storage != "none" %}        UnsupportedFileTypeError,
+{% endif %}        InvalidInputError,
         RateLimitedError,
         ServiceUnavailableError,
         AppError,

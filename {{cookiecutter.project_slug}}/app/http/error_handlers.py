@@ -18,9 +18,16 @@ from app.core.exceptions import (
     DatabaseUnavailableError,
     InvalidInputError,
     ServerBusyError,
+{%- if cookiecutter.file_storage != "none" %}
+    UploadRefusedError,
+{%- endif %}
 )
 from app.http.routing import documented_methods, routed_methods
+{%- if cookiecutter.file_storage != "none" %}
+from app.observability.metrics import PASSWORD_HASHING_REJECTIONS, UPLOADS_REFUSED
+{%- else %}
 from app.observability.metrics import PASSWORD_HASHING_REJECTIONS
+{%- endif %}
 from app.observability.request_context import current_request_id
 
 logger = logging.getLogger(__name__)
@@ -71,6 +78,14 @@ async def handle_server_busy(request: Request, exc: Exception) -> JSONResponse:
     # Counted here, not where it is raised: app.core stays free of the metrics library.
     PASSWORD_HASHING_REJECTIONS.inc()
     return await handle_app_error(request, exc)
+{%- if cookiecutter.file_storage != "none" %}
+
+
+async def handle_upload_refused(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, UploadRefusedError)
+    UPLOADS_REFUSED.labels(exc.reason).inc()
+    return await handle_app_error(request, exc)
+{%- endif %}
 
 
 async def handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -153,6 +168,9 @@ def internal_error_response() -> JSONResponse:
 def register_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, handle_app_error)
     app.add_exception_handler(ServerBusyError, handle_server_busy)
+{%- if cookiecutter.file_storage != "none" %}
+    app.add_exception_handler(UploadRefusedError, handle_upload_refused)
+{%- endif %}
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
     app.add_exception_handler(IntegrityError, handle_integrity_error)

@@ -8,6 +8,9 @@ import logging
 import random
 import re
 import time
+{%- if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}
+from re import Pattern
+{%- endif %}
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -165,8 +168,28 @@ class _BodyTooLarge(HTTPException):
 
 
 class BodySizeLimitMiddleware:
-    """Refuses bodies over `max_bytes` with 413, by Content-Length or by counting the stream."""
+{%- if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}
+    """Refuses bodies over `max_bytes` with 413, by Content-Length or by counting the stream.
 
+    POSTs to a path matching `streamed` pass: those routes read their body as a stream and
+    enforce their own, larger limit while reading (uploads, app/http/uploads.py).
+    """
+{%- else %}
+    """Refuses bodies over `max_bytes` with 413, by Content-Length or by counting the stream."""
+{%- endif %}
+{% if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}
+    def __init__(self, app: ASGIApp, *, max_bytes: int, streamed: Pattern[str]) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.streamed = streamed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or (
+            scope["method"] == "POST" and self.streamed.match(scope["path"])
+        ):
+            await self.app(scope, receive, send)
+            return
+{%- else %}
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
@@ -175,6 +198,7 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+{%- endif %}
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length")
         if declared is None and b"transfer-encoding" not in headers:

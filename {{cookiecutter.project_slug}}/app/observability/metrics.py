@@ -60,6 +60,16 @@ PASSWORD_HASHING_REJECTIONS = Counter(
     "password_hashing_rejections",
     "Requests refused with 503 SERVER_BUSY: the password hashing queue was full or too slow.",
 )
+{%- if cookiecutter.file_storage != "none" %}
+UPLOAD_BYTES_STORED = Counter(
+    "upload_bytes_stored", "Bytes of uploaded files written to the file storage."
+)
+UPLOADS_REFUSED = Counter(
+    "uploads_refused",
+    "Uploads refused, by reason: too_large, type, empty, malformed, interrupted.",
+    ["reason"],
+)
+{%- endif %}
 
 
 class RequestMetrics:

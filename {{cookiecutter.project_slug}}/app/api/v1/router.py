@@ -4,7 +4,7 @@ rate limit."""
 from fastapi import APIRouter, Depends, FastAPI
 
 from app.api.rate_limit import default_rate_limit
-from app.api.v1.endpoints import auth, {% if cookiecutter.example_resource %}items, {% endif %}users
+from app.api.v1.endpoints import {% if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}attachments, {% endif %}auth, {% if cookiecutter.example_resource %}items, {% endif %}users
 
 API_V1_PREFIX = "/api/v1"
 # In reading order; `make resource` adds each new resource's router at the end.
@@ -13,6 +13,9 @@ ROUTERS: list[APIRouter] = [
     users.router,
 {%- if cookiecutter.example_resource %}
     items.router,
+{%- endif %}
+{%- if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}
+    attachments.router,
 {%- endif %}
 ]
 

@@ -1,0 +1,87 @@
+"""Files on a local disk (LOCAL_STORAGE_DIR): one directory, one file per key.
+
+Every disk call runs in a worker thread (anyio), so a slow disk never stalls the event loop. A
+save writes a temporary file in the same filesystem and renames it into place when complete:
+readers see the whole file or none. One disk serves one machine: see docs/operations.md.
+"""
+
+import os
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import anyio
+
+from app.storage.base import checked_key
+
+CHUNK_BYTES = 64 * 1024
+PARTIAL_DIR = ".partial"
+
+
+class LocalStorage:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.partial = root / PARTIAL_DIR
+
+    async def save(self, key: str, chunks: AsyncIterable[bytes]) -> int:
+        target = self._path(key)
+        await anyio.Path(self.partial).mkdir(parents=True, exist_ok=True)
+        temporary = anyio.Path(self.partial / f"{key}.{uuid.uuid4().hex}")
+        size = 0
+        try:
+            async with await anyio.open_file(temporary, "xb") as file:
+                async for chunk in chunks:
+                    await file.write(chunk)
+                    size += len(chunk)
+                await file.flush()
+                # On disk before it gets its name: a crash leaves a partial file, never a torn one.
+                await anyio.to_thread.run_sync(os.fsync, file.wrapped.fileno())
+            await temporary.rename(target)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await temporary.unlink(missing_ok=True)
+            raise
+        return size
+
+    async def open(self, key: str) -> AsyncIterator[bytes]:
+        """The file's bytes in chunks; FileNotFoundError now (not mid-stream) if it is missing."""
+        file = await anyio.open_file(self._path(key), "rb")
+        return self._read(file)
+
+    async def _read(self, file: anyio.AsyncFile[bytes]) -> AsyncIterator[bytes]:
+        async with file:
+            while chunk := await file.read(CHUNK_BYTES):
+                yield chunk
+
+    async def delete(self, key: str) -> None:
+        await anyio.Path(self._path(key)).unlink(missing_ok=True)
+
+    async def keys(self, *, before: datetime) -> list[str]:
+        return [path.name for path in await self._files_older(self.root, before)]
+
+    async def discard_partial(self, *, before: datetime) -> int:
+        stale = await self._files_older(self.partial, before)
+        for path in stale:
+            await anyio.Path(path).unlink(missing_ok=True)
+        return len(stale)
+
+    async def close(self) -> None:
+        """Nothing to release: files are opened per call."""
+
+    def _path(self, key: str) -> Path:
+        return self.root / checked_key(key)
+
+    async def _files_older(self, folder: Path, before: datetime) -> list[Path]:
+        return await anyio.to_thread.run_sync(_files_older, folder, before)
+
+
+def _files_older(folder: Path, before: datetime) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    cutoff = before.astimezone(UTC).timestamp()
+    return [
+        Path(entry.path)
+        for entry in os.scandir(folder)
+        if entry.is_file() and entry.stat().st_mtime < cutoff
+    ]
