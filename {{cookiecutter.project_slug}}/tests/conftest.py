@@ -139,6 +139,7 @@ def settings(mail_server: MailServer, tmp_path_factory: pytest.TempPathFactory) 
 @pytest.fixture(scope="session")
 def settings(mail_server: MailServer) -> Settings:
     return make_test_settings(smtp_port=mail_server.port)
+{%- endif %}
 {%- if cookiecutter.background_jobs == "taskiq" %}
 
 
