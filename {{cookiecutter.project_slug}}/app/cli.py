@@ -1,9 +1,10 @@
-"""Operator commands: `python -m app.cli {create-db,superuser,prune-tokens}`."""
+"""Operator commands: `python -m app.cli {create-db,superuser,prune-tokens,purge-deleted}`."""
 
 import argparse
 import asyncio
 import logging
 import sys
+from datetime import timedelta
 {%- if cookiecutter.database == "sqlite" %}
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from app.db.session import create_database
 {%- else %}
 from app.db.session import create_database, create_engine
 {%- endif %}
+from app.repositories.base import purge_soft_deleted
 from app.repositories.refresh_tokens import RefreshTokenRepository
 from app.repositories.user_tokens import UserTokenRepository
 from app.services.users import UserService
@@ -96,9 +98,27 @@ async def prune_tokens(settings: Settings) -> int:
     return 0
 
 
+async def purge_deleted(settings: Settings) -> int:
+    """Removes for good the soft-deleted rows older than SOFT_DELETE_RETENTION_DAYS."""
+    deleted_before = utcnow() - timedelta(days=settings.soft_delete_retention_days)
+    database = create_database(settings)
+    try:
+        async with database.transaction() as session:
+            removed = await purge_soft_deleted(session, deleted_before)
+    finally:
+        await database.engine.dispose()
+    if not removed:
+        print("No model soft-deletes: nothing to purge")
+    for table, count in removed.items():
+        print(f"Removed {count} {table} deleted before {deleted_before:%Y-%m-%d %H:%M} UTC")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.cli")
-    parser.add_argument("command", choices=["create-db", "superuser", "prune-tokens"])
+    parser.add_argument(
+        "command", choices=["create-db", "superuser", "prune-tokens", "purge-deleted"]
+    )
     args = parser.parse_args(argv)
     settings = settings_or_exit()
     if args.command == "create-db":
@@ -107,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "superuser":
         return asyncio.run(create_superuser(settings))
+    if args.command == "purge-deleted":
+        return asyncio.run(purge_deleted(settings))
     return asyncio.run(prune_tokens(settings))
 
 

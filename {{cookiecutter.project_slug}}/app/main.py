@@ -10,6 +10,7 @@ from app.api.docs import add_docs_routes
 from app.api.operation_ids import operation_id
 from app.api.rate_limit import RateLimiter
 from app.api.v1.router import api_router
+from app.cache.stores import build_cache
 from app.core.config import Settings, get_settings
 from app.db.session import create_database
 from app.emails.sender import build_email_sender
@@ -41,6 +42,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if not broker.is_worker_process:  # the worker's broker is closed by taskiq itself
         await broker.shutdown()
 {%- endif %}
+    await app.state.cache.close()
     await app.state.db.engine.dispose()
 
 
@@ -83,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.metrics_enabled:
         POOLS.track(app.state.db.engine)
     app.state.rate_limiter = RateLimiter(settings)
+    app.state.cache = build_cache(settings)
     app.state.email = build_email_sender(settings)
 
     register_exception_handlers(app)

@@ -55,6 +55,8 @@ def make_test_settings(**overrides: object) -> Settings:
         "smtp_port": 9,
         "smtp_tls": "none",
         "frontend_url": "https://app.example.com",
+        # On in every bake: the suite proves the cached reads are never stale.
+        "cache_enabled": True,
 {%- if cookiecutter.background_jobs == "taskiq" %}
         # Never the project's own queue: a running `make worker` must not see test jobs.
         "jobs_queue_name": f"{{ cookiecutter.project_slug }}-test-{uuid.uuid4().hex}",
