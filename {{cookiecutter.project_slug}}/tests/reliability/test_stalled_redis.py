@@ -18,7 +18,6 @@ import pytest
 from pydantic import BaseModel
 from sqlalchemy.engine import make_url
 
-
 from app.cache.stores import build_cache
 from app.core.config import Settings
 from app.main import create_app
