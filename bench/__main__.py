@@ -37,6 +37,7 @@ from bench.servers import RedisServer, Server, start_redis, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "artifacts" / "bench"
+CACHED_READ = "GET /api/v1/items/{id} (cached)"
 
 
 def _plan() -> Plan:
@@ -80,12 +81,14 @@ def _template_env(baked: project.Baked, database_url: str) -> dict[str, str]:
     }
 
 
-def _start_template(baked: project.Baked, env: dict[str, str], logs: Path) -> Server:
+def _start_template(
+    baked: project.Baked, env: dict[str, str], logs: Path, name: str = "template"
+) -> Server:
     # Bakes before app/server.py (BENCH_TEMPLATE=<older checkout>) served app.main:app.
     factory = (baked.path / "app" / "server.py").exists()
-    return start_server("template", "app.server:serve" if factory else "app.main:app",
+    return start_server(name, "app.server:serve" if factory else "app.main:app",
                         cwd=baked.path, env=env, ready_path="/health/live",
-                        log=logs / "template.log", factory=factory)  # fmt: skip
+                        log=logs / f"{name}.log", factory=factory)  # fmt: skip
 
 
 BASELINES = ROOT / "bench" / "baselines"
@@ -107,19 +110,23 @@ def _start_all(
 ) -> list[Server]:
     logs = OUT / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    # The cache is on for the template (one worker: in memory bakes its default is off, as a
+    # second process could not invalidate it); the same bake with it off is the cached read's
+    # baseline, in the same run.
     return [
-        _start_template(baked, env, logs),
+        _start_template(baked, {**env, "CACHE_ENABLED": "true"}, logs),
         start_server("bare", "bare_app:app", cwd=BASELINES, env={},
                      ready_path="/health/live", log=logs / "bare.log"),
         start_server("manual", "manual_app:app", cwd=BASELINES, env=manual_env,
                      ready_path="/api/v1/users/me", log=logs / "manual.log"),
+        _start_template(baked, {**env, "CACHE_ENABLED": "false"}, logs, "uncached"),
     ]  # fmt: skip
 
 
 def _measure(
     servers: list[Server], plan: Plan, seeded: Seeded, redis: RedisServer | None
 ) -> list[dict[str, Any]]:
-    template, bare, manual = (server.base_url for server in servers)
+    template, bare, manual, uncached = (server.base_url for server in servers)
     auth = {"Authorization": f"Bearer {seeded.access_token}"}
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     health = Target(f"{template}/health/live")
@@ -137,6 +144,12 @@ def _measure(
             Target(f"{template}/api/v1/items?limit=50", headers=auth),
             "by hand (jose + asyncpg)",
             Target(f"{manual}/api/v1/items?limit=50", headers=auth),
+        ),
+        Comparison(
+            CACHED_READ,
+            Target(f"{template}/api/v1/items/{seeded.item_id}", headers=auth),
+            "same read, CACHE_ENABLED=false",
+            Target(f"{uncached}/api/v1/items/{seeded.item_id}", headers=auth),
         ),
         Comparison("POST /api/v1/auth/login", login, login=True),
     ]  # fmt: skip
@@ -192,6 +205,7 @@ def _targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         ("/health/live req/s vs bare app", "/health/live", ">= 0.85", 0.85, True),
         ("users/me req/s vs by-hand", "GET /api/v1/users/me", ">= 0.4", 0.4, True),
         ("items?limit=50 req/s vs by-hand", "GET /api/v1/items?limit=50", ">= 0.4", 0.4, True),
+        ("cached items/{id} req/s vs uncached", CACHED_READ, ">= 1.1", 1.1, True),
         ("health p99 under login / alone", "/health/live p99 under login load", "<= 3", 3.0, False),
         ("users/me req/s in a login spike / alone", storm, ">= 0.5", 0.5, True),
         ("health p99 ms, Redis paused", "/health/live with Redis paused", "<= 100", 100.0, False),

@@ -16,6 +16,7 @@ ITEM_COUNT = 50
 class Seeded:
     access_token: str
     login_form: bytes
+    item_id: str  # the first seeded item: the single-item read's target
 
 
 def _call(url: str, body: bytes, content_type: str, token: str | None = None) -> Any:
@@ -35,10 +36,13 @@ def seed(base_url: str, mark_verified: Callable[[str], None]) -> Seeded:
     mark_verified(EMAIL)
     form = urllib.parse.urlencode({"username": EMAIL, "password": PASSWORD}).encode()
     token = _call(f"{api}/auth/login", form, "application/x-www-form-urlencoded")["access_token"]
+    ids = []
     for number in range(ITEM_COUNT):
         item = {"title": f"Item {number:02d}", "description": "Seeded for the benchmark"}
-        _call(f"{api}/items", json.dumps(item).encode(), "application/json", token)
-    return Seeded(access_token=token, login_form=form)
+        ids.append(
+            _call(f"{api}/items", json.dumps(item).encode(), "application/json", token)["id"]
+        )
+    return Seeded(access_token=token, login_form=form, item_id=ids[0])
 
 
 def fresh_token(base_url: str) -> str:

@@ -54,7 +54,12 @@ FILE_STORAGE_PATHS = (
 )
 LOCAL_STORAGE_PATHS = ("app/storage/local.py",)
 S3_STORAGE_PATHS = ("app/storage/s3.py", "tests/s3_server.py")
-REDIS_PATHS = ("tests/api/test_rate_limit_redis.py", "tests/reliability/test_stalled_redis.py")
+REDIS_PATHS = (
+    "tests/api/test_rate_limit_redis.py",
+    "tests/reliability/test_stalled_redis.py",
+    # In process memory, each instance caches on its own: two instances are not kept in step.
+    "tests/cache/test_two_instances.py",
+)
 # Outage, two-instance and concurrency tests need a database server (a proxy, many connections);
 # the first-come-first-served queue in front of the pool matters only for a pooled server.
 SERVER_DATABASE_PATHS = ("tests/reliability", "app/db/connection_queue.py")

@@ -20,8 +20,10 @@ from tests.conftest import Baker
 from tests.test_hooks import load_hook
 from tests.test_resource import make_ready, make_resource
 
-# make resource name=items fields="title:str description:text?" owned=yes
+# make resource name=items fields="title:str description:text?" owned=yes cached=yes
 ITEMS_NAME, ITEMS_FIELDS, ITEMS_OWNED = "items", "title:str description:text?", "yes"
+# The single-item read shows the cache; soft delete stays off (see the scaffold's README recipe).
+ITEMS_OPTIONS = {"cached": "yes"}
 # The generator stamps the day it ran; the shipped migration keeps the day it was written.
 CREATE_DATE = re.compile(r"^Create Date: .*$", re.MULTILINE)
 FIRST_MIGRATION = "0001_"
@@ -39,7 +41,9 @@ def regenerate_items(project: Path, parked: Path) -> list[str]:
     for path in later:
         shutil.move(path, parked / path.name)
     try:
-        output = make_resource(project, ITEMS_NAME, ITEMS_FIELDS, ITEMS_OWNED)
+        output = make_resource(
+            project, ITEMS_NAME, ITEMS_FIELDS, ITEMS_OWNED, options=ITEMS_OPTIONS
+        )
     finally:
         for path in later:
             shutil.move(parked / path.name, path)

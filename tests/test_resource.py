@@ -2,6 +2,7 @@
 `alembic check` untouched; every refused input says why in one line and writes nothing."""
 
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,8 @@ from tests.helpers import (
     venv_tool,
 )
 
-# One owned resource and one shared one; between them, every supported type, optional and unique.
+# One owned resource and one shared one; between them, every supported type, optional and unique,
+# and every option: the owned one is cached and soft-deleted, the shared one soft-deleted.
 # Irregular plurals on purpose: "series" is its own singular (the generated code must keep the
 # one and the many apart), "statuses" was once cut to "Statuse".
 RESOURCES = (
@@ -24,14 +26,17 @@ RESOURCES = (
         "series",
         "name:str:unique description:text? due_on:date? budget:decimal? done:bool",
         "yes",
+        {"cached": "yes", "soft_delete": "yes"},
     ),
     (
         "statuses",
         "title:str code:int:unique notes:text? weight:decimal active:bool starts_on:date? "
         "opens_at:datetime:unique rank:int?",
         "no",
+        {"soft_delete": "yes"},
     ),
 )
+OPTIONS = ("cached", "soft_delete")
 # Cut short: each refusal needs only one line of make output to be judged.
 REFUSALS = {
     "keyword": ({"name": "classes"}, "name 'classes' cannot be used: 'class' is a Python keyword"),
@@ -79,6 +84,8 @@ REFUSALS = {
     "duplicate field": ({"fields": "title:str title:text"}, "fields repeat"),
     "no fields": ({"fields": ""}, "fields are missing"),
     "owned": ({"owned": "maybe"}, "owned must be yes or no, not 'maybe'"),
+    "cached": ({"cached": "always"}, "cached must be yes or no, not 'always'"),
+    "soft delete": ({"soft_delete": "1"}, "soft_delete must be yes or no, not '1'"),
 }
 
 
@@ -93,8 +100,16 @@ def make_ready(project: Path) -> Path:
 
 
 def make_resource(
-    project: Path, name: str, fields: str, owned: str, singular: str = "", *, check: bool = True
+    project: Path,
+    name: str,
+    fields: str,
+    owned: str,
+    singular: str = "",
+    *,
+    check: bool = True,
+    options: Mapping[str, str] | None = None,
 ) -> str:
+    """`make resource`; `options` are the yes/no ones (cached, soft_delete) given as make args."""
     result = run(
         [
             "make",
@@ -104,6 +119,7 @@ def make_resource(
             f"fields={fields}",
             f"owned={owned}",
             f"singular={singular}",
+            *(f"{option}={value}" for option, value in (options or {}).items()),
         ],
         cwd=project,
         check=check,
@@ -128,13 +144,13 @@ def test_two_scaffolded_resources_pass_lint_tests_and_alembic_check(
     project = bake(project_name=project_name, database=database)
     venv = make_ready(project)
     last_migration = max(int(path.name[:4]) for path in project.glob("alembic/versions/*.py"))
-    for name, fields, owned in RESOURCES:
-        output = make_resource(project, name, fields, owned)
+    for name, fields, owned, options in RESOURCES:
+        output = make_resource(project, name, fields, owned, options=options)
         assert f"wrote app/api/v1/endpoints/{name}.py" in output
     assert "class Series(" in (project / "app/models/series.py").read_text()
     assert "class Status(" in (project / "app/models/statuses.py").read_text()
     written = written_by_scaffold(project)
-    for name, _, _ in RESOURCES:
+    for name, *_ in RESOURCES:
         assert {
             f"app/models/{name}.py",
             f"app/schemas/{name}.py",
@@ -187,7 +203,8 @@ def test_refused_scaffold_input_says_why_and_writes_nothing(
     refusing_project: Path, answers: dict[str, str], message: str
 ) -> None:
     request = {"name": "projects", "fields": "title:str", "owned": "yes", "singular": "", **answers}
-    output = make_resource(refusing_project, **request, check=False)
+    options = {option: request.pop(option) for option in OPTIONS if option in request}
+    output = make_resource(refusing_project, **request, check=False, options=options)
     refusal = [line for line in output.splitlines() if line.startswith("make resource: ")]
     assert len(refusal) == 1, output
     assert message in refusal[0]

@@ -1,6 +1,6 @@
 """Operator commands, run as `python -m app.cli COMMAND`.
 
-COMMAND is create-db, superuser, prune-tokens{% if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}, prune-files{% endif %}{% if cookiecutter.background_jobs == "taskiq" %}, check-queue{% endif %}.
+COMMAND is create-db, superuser, prune-tokens, purge-deleted{% if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}, prune-files{% endif %}{% if cookiecutter.background_jobs == "taskiq" %}, check-queue{% endif %}.
 """
 
 import argparse
@@ -10,9 +10,7 @@ import sys
 {%- if cookiecutter.background_jobs == "taskiq" %}
 from collections.abc import Awaitable
 {%- endif %}
-{%- if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}
 from datetime import timedelta
-{%- endif %}
 {%- if cookiecutter.database == "sqlite" %}
 from pathlib import Path
 {%- endif %}
@@ -39,6 +37,7 @@ from app.db.session import create_database
 {%- else %}
 from app.db.session import create_database, create_engine
 {%- endif %}
+from app.repositories.base import purge_soft_deleted
 from app.repositories.refresh_tokens import RefreshTokenRepository
 from app.repositories.user_tokens import UserTokenRepository
 from app.schemas.users import UserCreate
@@ -196,9 +195,25 @@ async def check_queue(settings: Settings) -> None:
 {%- endif %}
 
 
+async def purge_deleted(settings: Settings) -> int:
+    """Removes for good the soft-deleted rows older than SOFT_DELETE_RETENTION_DAYS."""
+    deleted_before = utcnow() - timedelta(days=settings.soft_delete_retention_days)
+    database = create_database(settings)
+    try:
+        async with database.transaction() as session:
+            removed = await purge_soft_deleted(session, deleted_before)
+    finally:
+        await database.engine.dispose()
+    if not removed:
+        print("No model soft-deletes: nothing to purge")
+    for table, count in removed.items():
+        print(f"Removed {count} {table} deleted before {deleted_before:%Y-%m-%d %H:%M} UTC")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.cli")
-    commands = ["create-db", "superuser", "prune-tokens"{% if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}, "prune-files"{% endif %}{% if cookiecutter.background_jobs == "taskiq" %}, "check-queue"{% endif %}]
+    commands = ["create-db", "superuser", "prune-tokens", "purge-deleted"{% if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}, "prune-files"{% endif %}{% if cookiecutter.background_jobs == "taskiq" %}, "check-queue"{% endif %}]
     parser.add_argument("command", choices=commands)
     args = parser.parse_args(argv)
     settings = settings_or_exit()
@@ -221,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "prune-files":
             return asyncio.run(prune_files(settings))
 {%- endif %}
+        if args.command == "purge-deleted":
+            return asyncio.run(purge_deleted(settings))
         return asyncio.run(prune_tokens(settings))
 
 

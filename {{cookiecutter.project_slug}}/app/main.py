@@ -13,6 +13,7 @@ from app.api.rate_limit import RateLimiter
 from app.api.v1.endpoints.attachments import UPLOAD_PATH
 {%- endif %}
 from app.api.v1.router import include_api_v1
+from app.cache.stores import build_cache
 from app.core.config import Settings, get_settings
 from app.db.session import create_database
 from app.emails.sender import build_email_sender
@@ -47,6 +48,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if not broker.is_worker_process:  # the worker's broker is closed by taskiq itself
         await broker.shutdown()
 {%- endif %}
+    await app.state.cache.close()
 {%- if cookiecutter.file_storage != "none" %}
     await app.state.storage.close()
 {%- endif %}
@@ -92,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.metrics_enabled:
         POOLS.track(app.state.db.engine)
     app.state.rate_limiter = RateLimiter(settings)
+    app.state.cache = build_cache(settings)
     app.state.email = build_email_sender(settings)
 {%- if cookiecutter.file_storage != "none" %}
     app.state.storage = build_storage(settings)

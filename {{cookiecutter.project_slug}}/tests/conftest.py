@@ -34,6 +34,8 @@ from alembic import command
 {%- if cookiecutter.background_jobs == "taskiq" %}
 from app.api.deps import get_email_jobs
 {%- endif %}
+from app.cache.stores import build_cache
+from app.cache.versioned import Cache
 from app.cli import create_db
 from app.core.config import Settings
 from app.core.security import create_token, hash_password
@@ -210,6 +212,7 @@ def app_factory(
     def build(**overrides: object) -> FastAPI:
         # Each app counts on its own, even when the counters live in a shared storage.
         overrides.setdefault("rate_limit_key_prefix", f"test-{uuid.uuid4().hex}")
+        overrides.setdefault("cache_key_prefix", f"test-{uuid.uuid4().hex}:cache")
         app = create_app(changed_settings(settings, **overrides))
         # Reads share the test transaction too, still refusing writes (not autocommitting).
         engine = app.state.db.engine
@@ -221,6 +224,14 @@ def app_factory(
         return app
 
     return build
+
+
+@pytest.fixture
+async def cache(settings: Settings) -> AsyncIterator[Cache]:
+    """A cache of its own (own key prefix), on the configured store, for service tests."""
+    cache = build_cache(changed_settings(settings, cache_key_prefix=f"test-{uuid.uuid4().hex}"))
+    yield cache
+    await cache.close()
 
 
 @pytest.fixture

@@ -68,6 +68,8 @@ def make_test_settings(**overrides: object) -> Settings:
         "smtp_port": 9,
         "smtp_tls": "none",
         "frontend_url": "https://app.example.com",
+        # On in every bake: the suite proves the cached reads are never stale.
+        "cache_enabled": True,
 {%- if cookiecutter.background_jobs == "taskiq" %}
         "jobs_queue_name": TEST_JOBS_QUEUE,
 {%- endif %}

@@ -176,8 +176,8 @@ async def counted_login_form(
 LoginFormDep = Annotated[LoginForm, Depends(counted_login_form)]
 
 
-async def get_user_service(settings: SettingsDep) -> UserService:
-    return UserService(settings)
+async def get_user_service(request: Request) -> UserService:
+    return UserService(request.app.state.settings, request.app.state.cache)
 
 
 async def get_email_verification_service(settings: SettingsDep) -> EmailVerificationService:
@@ -228,8 +228,8 @@ AttachmentServiceDep = Annotated[AttachmentService, Depends(get_attachment_servi
 {%- if cookiecutter.example_resource %}
 
 
-async def get_item_service() -> ItemService:
-    return ItemService()
+async def get_item_service(request: Request) -> ItemService:
+    return ItemService(request.app.state.cache)
 
 
 ItemServiceDep = Annotated[ItemService, Depends(get_item_service)]

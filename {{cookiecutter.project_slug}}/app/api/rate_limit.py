@@ -23,10 +23,7 @@ counted in /metrics; then one request tries the store again. Rate limiting prote
 it must not become the reason the service is down.
 """
 
-import asyncio
 import hashlib
-import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -39,6 +36,7 @@ from limits.aio.strategies import FixedWindowRateLimiter
 from limits.storage import storage_from_string
 from slowapi.util import get_remote_address
 
+from app.core.breaker import StorageBreaker
 from app.core.clock import utcnow
 from app.core.config import Settings
 from app.core.exceptions import RateLimitedError
@@ -52,7 +50,6 @@ from app.observability.metrics import (
 
 LimitSetting = Literal["rate_limit_default", "rate_limit_auth", "rate_limit_login_account"]
 T = TypeVar("T")
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,47 +58,6 @@ class WindowCount:
     allowed: bool
     reset_at: float
     remaining: int
-
-
-class StorageBreaker:
-    """Fails open for `open_seconds` after the store fails; then lets one request probe it."""
-
-    def __init__(self, open_seconds: float) -> None:
-        self.open_seconds = open_seconds
-        self._open_until: float | None = None
-        self._probing = False
-
-    def admits(self) -> bool:
-        """Whether this request may use the store (otherwise it goes through uncounted)."""
-        if self._open_until is None:
-            return True
-        if self._probing or time.monotonic() < self._open_until:
-            return False
-        self._probing = True
-        return True
-
-    def succeeded(self) -> None:
-        if self._open_until is not None:
-            logger.warning("Rate-limit storage answers again: counting resumes")
-            RATE_LIMIT_BREAKER_OPEN.set(0)
-        self._open_until = None
-        self._probing = False
-
-    def abandoned(self) -> None:
-        """The call was cancelled before it told anything: the next request may probe."""
-        self._probing = False
-
-    def failed(self, exc: BaseException) -> None:
-        RATE_LIMIT_STORAGE_FAILURES.inc()
-        if self._open_until is None:
-            logger.warning(
-                "Rate-limit storage failed (%r): requests go through uncounted for %.0f s",
-                exc,
-                self.open_seconds,
-            )
-            RATE_LIMIT_BREAKER_OPEN.set(1)
-        self._open_until = time.monotonic() + self.open_seconds
-        self._probing = False
 
 
 class RateLimiter:
@@ -124,7 +80,13 @@ class RateLimiter:
         self.storage = _async_storage(settings.rate_limit_storage_url, wrap_exceptions=True)
 {%- endif %}
         self.windows = FixedWindowRateLimiter(self.storage)
-        self.breaker = StorageBreaker(settings.rate_limit_breaker_seconds)
+        self.breaker = StorageBreaker(
+            settings.rate_limit_breaker_seconds,
+            name="Rate-limit storage",
+            consequence="requests go through uncounted",
+            on_state=lambda is_open: RATE_LIMIT_BREAKER_OPEN.set(int(is_open)),
+            on_failure=RATE_LIMIT_STORAGE_FAILURES.inc,
+        )
 
     async def count(self, items: tuple[RateLimitItem, ...], *key: str) -> list[WindowCount] | None:
         """One hit in each window; None when the store is skipped or failed (let through)."""
@@ -141,20 +103,9 @@ class RateLimiter:
 
     async def _guarded(self, call: Callable[[], Awaitable[T]]) -> T | None:
         """`call`'s result, bounded in time; None when the breaker skips it or the store fails."""
-        if not self.breaker.admits():
+        result = await self.breaker.guarded(call, self.timeout_s * 2)
+        if result is None:
             RATE_LIMIT_UNCOUNTED.inc()
-            return None
-        try:
-            async with asyncio.timeout(self.timeout_s * 2):
-                result = await call()
-        except asyncio.CancelledError:
-            self.breaker.abandoned()  # the client left: the store's state is still unknown
-            raise
-        except Exception as exc:  # whatever the store raises, the request must not fail for it
-            self.breaker.failed(exc)
-            RATE_LIMIT_UNCOUNTED.inc()
-            return None
-        self.breaker.succeeded()
         return result
 
     async def _hit_each(

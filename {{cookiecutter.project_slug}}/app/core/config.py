@@ -194,6 +194,26 @@ class Settings(BaseSettings):
     # Start of every counter key: services sharing one storage must use different prefixes.
     rate_limit_key_prefix: str = "{{ cookiecutter.project_slug }}"
 
+    # Cached reads (app/cache/, docs/operations.md "Caching"): a write invalidates what it changed
+    # once it commits, in every instance sharing the store.
+{%- if cookiecutter.rate_limit_storage == "redis" %}
+    # In Redis at REDIS_URL, shared by every worker and instance.
+    cache_enabled: bool = True
+{%- else %}
+    # In each process's memory: off unless the service runs as one process, since a write in one
+    # process cannot invalidate another's entries.
+    cache_enabled: bool = False
+    cache_max_entries: int = Field(default=10_000, ge=1)
+{%- endif %}
+    # The longest an entry is kept; writes invalidate it sooner.
+    cache_ttl_seconds: float = Field(default=300.0, gt=0, le=24 * 3600)
+    # A read waits this long for the cache store, then loads from the database instead ...
+    cache_timeout_seconds: float = Field(default=0.5, gt=0, le=10)
+    # ... and after a failure, reads skip the store this long before one tries it again.
+    cache_breaker_seconds: float = Field(default=30.0, gt=0, le=600)
+    # Start of every cache key: services sharing one store must use different prefixes.
+    cache_key_prefix: str = "{{ cookiecutter.project_slug }}:cache"
+
     # The served process (app/server.py) freezes start-up objects out of the garbage collector.
     gc_tuning_enabled: bool = True
 
@@ -225,6 +245,10 @@ class Settings(BaseSettings):
     # Reset and verification emails sent per target address, whoever asks (on top of RATE_LIMIT_AUTH);
     # past it the answer is the same 202 and nothing is sent. Only sent emails count.
     rate_limit_email_account: str = "3/hour;10/day"
+
+    # Soft-deleted rows (`make resource ... soft_delete=yes`) stay restorable this long; then
+    # `make purge-deleted` removes them for good.
+    soft_delete_retention_days: int = Field(default=30, ge=0, le=3650)
 
     first_superuser_email: str = "admin@example.com"
     first_superuser_password: str = ""

@@ -5,7 +5,8 @@ if the block succeeds; a `ReadSession` refuses writes and, on PostgreSQL, runs e
 without BEGIN/COMMIT (PERFORMANCE.md). Endpoints and services name the one they need.
 """
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 {%- if cookiecutter.database == "postgresql" %}
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 {%- else %}
@@ -43,6 +44,23 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 # ReadSession is. Both are plain AsyncSessions at run time.
 ReadSession = NewType("ReadSession", AsyncSession)
 WriteSession = NewType("WriteSession", ReadSession)
+
+
+# session.info key: what to run once the session's transaction has committed.
+AFTER_COMMIT = "after_commit"
+
+
+def after_commit(session: WriteSession, callback: Callable[[], Awaitable[None]]) -> None:
+    """Runs `callback` once `session`'s transaction has committed (`Database.transaction`), and
+    not at all if it rolls back: e.g. a cache invalidation, which made before the commit would
+    let a concurrent read cache the row as it was until then."""
+    session.info.setdefault(AFTER_COMMIT, []).append(callback)
+
+
+async def _run_after_commit(session: AsyncSession) -> None:
+    for callback in session.info.pop(AFTER_COMMIT, []):
+        # Shielded: a client that leaves now must not cancel what the commit already made due.
+        await asyncio.shield(callback())
 
 
 class WriteInReadSessionError(RuntimeError):
@@ -97,8 +115,10 @@ class Database:
                 yield WriteSession(ReadSession(session))
                 await session.commit()
             except BaseException:
+                session.info.pop(AFTER_COMMIT, None)
                 await session.rollback()
                 raise
+            await _run_after_commit(session)
 
     @asynccontextmanager
     async def reads(self) -> AsyncIterator[ReadSession]:

@@ -53,6 +53,19 @@ RATE_LIMIT_BREAKER_OPEN = Gauge(
     "rate_limit_breaker_open",
     "1 while rate limiting fails open after a storage failure, 0 while it counts.",
 )
+CACHE_LOOKUPS = Counter(
+    "cache_lookups",
+    "Cached reads, by result: hit, miss (loaded and stored) or skipped (the cache store failed).",
+    ["result"],
+)
+CACHE_STORE_FAILURES = Counter(
+    "cache_store_failures",
+    "Calls to the cache store that failed or timed out.",
+)
+CACHE_BREAKER_OPEN = Gauge(
+    "cache_breaker_open",
+    "1 while cached reads go to the database after a cache store failure, 0 while they use it.",
+)
 LOGIN_FAILURES = Counter(
     "login_failures", "Refused logins: unknown email, wrong password or inactive account."
 )

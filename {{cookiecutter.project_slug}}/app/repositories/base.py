@@ -3,13 +3,16 @@
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, UnaryExpression, func, select
+from sqlalchemy import ColumnElement, Select, UnaryExpression, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from app.core.clock import utcnow
 from app.db.base import Base
+from app.db.soft_delete import INCLUDE_DELETED, SoftDelete, soft_deleted_models
 
 ModelT = TypeVar("ModelT", bound=Base)
 # Built once: SQL expressions are immutable, so list requests need not rebuild it (PERFORMANCE.md).
@@ -83,6 +86,50 @@ class Repository(Generic[ModelT]):
         """The base query for lists; override to add eager loads (selectinload: a joined eager
         load would multiply the rows the window count sees)."""
         return select(self.model)
+
+
+class SoftDeleteRepository(Repository[ModelT], Generic[ModelT]):
+    """For a model mixing in `SoftDelete`: `delete` hides the row; the inherited queries skip
+    hidden rows (app/db/soft_delete.py); the methods below are the only ones that see them."""
+
+    async def delete(self, instance: ModelT) -> None:
+        await self.update(instance, deleted_at=utcnow())
+
+    async def get_deleted(self, id_: uuid.UUID) -> ModelT | None:
+        query = select(self.model).where(self._deleted_at().is_not(None), self._id() == id_)
+        result = await self.session.execute(query.execution_options(**INCLUDE_DELETED))
+        return result.scalar_one_or_none()
+
+    async def list_deleted(self, *, limit: int, offset: int) -> ResultPage[ModelT]:
+        query = select(self.model).where(self._deleted_at().is_not(None))
+        total = await self.session.scalar(
+            select(func.count()).select_from(query.subquery()).execution_options(**INCLUDE_DELETED)
+        )
+        page = query.order_by(self._deleted_at().desc(), self._id()).limit(limit).offset(offset)
+        rows = await self.session.scalars(page.execution_options(**INCLUDE_DELETED))
+        return ResultPage(list(rows), total or 0, limit, offset)
+
+    async def restore(self, instance: ModelT) -> ModelT:
+        return await self.update(instance, deleted_at=None)
+
+    def _deleted_at(self) -> ColumnElement[datetime | None]:
+        assert issubclass(self.model, SoftDelete), f"{self.model.__name__} is not SoftDelete"
+        return self.model.__table__.c.deleted_at
+
+    def _id(self) -> ColumnElement[uuid.UUID]:
+        return self.model.__table__.c.id
+
+
+async def purge_soft_deleted(session: AsyncSession, deleted_before: datetime) -> dict[str, int]:
+    """Deletes for good every soft-deleted row deleted before `deleted_before`, in every model
+    that soft-deletes; how many, by table."""
+    removed = {}
+    for model in soft_deleted_models(Base):
+        table = model.__table__  # type: ignore[attr-defined]  # a mapped SoftDelete model
+        statement = delete(table).where(table.c.deleted_at < deleted_before)
+        result = await session.execute(statement.execution_options(**INCLUDE_DELETED))
+        removed[table.name] = int(result.rowcount)  # type: ignore[attr-defined]
+    return removed
 
 
 def sort_clause(

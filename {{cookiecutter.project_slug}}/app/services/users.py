@@ -2,10 +2,11 @@
 
 import uuid
 
+from app.cache.versioned import Cache
 from app.core.config import Settings
 from app.core.exceptions import ConflictError, NotFoundError
 from app.core.security import hash_password
-from app.db.session import ReadSession, WriteSession
+from app.db.session import ReadSession, WriteSession, after_commit
 from app.models.users import Principal, Role, User
 from app.repositories.base import ResultPage
 from app.repositories.refresh_tokens import RefreshTokenRepository
@@ -15,8 +16,9 @@ from app.services.auth import end_all_sessions
 
 
 class UserService:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, cache: Cache | None = None) -> None:
         self.settings = settings
+        self.cache = cache  # None where no user is deleted (the CLI)
 
     async def list(self, session: ReadSession, params: UserListParams) -> ResultPage[User]:
         return await UserRepository(session).search(
@@ -60,6 +62,10 @@ class UserService:
         if user.id == actor.id:
             raise ConflictError("Admins cannot delete themselves", code="SELF_LOCKOUT")
         await UserRepository(session).delete(user)
+        if self.cache is not None:
+            # The rows the user owned go with it (ON DELETE CASCADE), past every service that
+            # would invalidate their cached reads: drop every entry instead. Deletions are rare.
+            after_commit(session, self.cache.invalidate_all)
 
     async def ensure_superuser(
         self, session: WriteSession, email: str, password: str

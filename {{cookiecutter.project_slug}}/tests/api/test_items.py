@@ -4,6 +4,7 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
+from app.models.users import User
 from tests.conftest import assert_error
 from tests.urls import url_for
 
@@ -222,3 +223,46 @@ async def test_admin_sees_and_changes_every_item(
     response = await client.patch(url_of(theirs["id"]), json=change, headers=admin_headers)
     assert response.status_code == 200
     assert response.json()["owner_id"] == theirs["owner_id"]
+
+
+async def test_a_read_after_a_write_is_never_stale(
+    client: AsyncClient, user_headers: dict[str, str]
+) -> None:
+    """The read is cached (app/cache/): each write must invalidate it, or the next read is stale."""
+    item = await create(client, user_headers, 1)
+    url = url_of(item["id"])
+    for _ in range(2):  # the first read fills the cache, the second is served from it
+        assert (await client.get(url, headers=user_headers)).json() == item
+    change = {"title": payload_value(4, "title")}
+    updated = (await client.patch(url, json=change, headers=user_headers)).json()
+    assert (await client.get(url, headers=user_headers)).json() == updated
+    assert (await client.delete(url, headers=user_headers)).status_code == 204
+    assert (await client.get(url, headers=user_headers)).status_code == 404
+
+
+async def test_a_cached_item_never_answers_another_user(
+    client: AsyncClient,
+    user_headers: dict[str, str],
+    other_headers: dict[str, str],
+    admin_headers: dict[str, str],
+) -> None:
+    """The entry is the row, cached by whoever read it first; the owner check runs on every read."""
+    mine = await create(client, user_headers, 1)
+    url = url_of(mine["id"])
+    assert (await client.get(url, headers=user_headers)).status_code == 200  # now cached
+    theirs = await client.get(url, headers=other_headers)
+    assert theirs.status_code == 404
+    assert_error(theirs.json(), "NOT_FOUND")
+    assert (await client.get(url, headers=admin_headers)).json() == mine
+
+
+async def test_deleting_the_owner_drops_their_cached_items(
+    client: AsyncClient, user: User, user_headers: dict[str, str], admin_headers: dict[str, str]
+) -> None:
+    """The owner's rows go with the account (ON DELETE CASCADE), which no item write sees."""
+    mine = await create(client, user_headers, 1)
+    url = url_of(mine["id"])
+    assert (await client.get(url, headers=admin_headers)).status_code == 200  # now cached
+    deleted = await client.delete(url_for("delete_user", user_id=user.id), headers=admin_headers)
+    assert deleted.status_code == 204
+    assert (await client.get(url, headers=admin_headers)).status_code == 404

@@ -1,5 +1,6 @@
 """A stalled Redis (accepting, never answering: a partition or a stopped process) costs each
-rate-limited request at most one bounded wait, never the event loop; counting resumes by itself."""
+rate-limited request or cached read at most one bounded wait, never the event loop; counting and
+caching resume by themselves."""
 
 import asyncio
 import gc
@@ -8,14 +9,16 @@ import statistics
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TypeVar
 
 import httpx
 import pytest
+from pydantic import BaseModel
 from sqlalchemy.engine import make_url
 
+from app.cache.stores import build_cache
 from app.core.config import Settings
 from app.main import create_app
 from tests.reliability.conftest import _client, register_and_login
@@ -23,6 +26,7 @@ from tests.reliability.proxy import TcpProxy
 from tests.settings import changed_settings
 from tests.urls import LIVE, ME
 
+T = TypeVar("T")
 REDIS_TIMEOUT_SECONDS = 0.3
 BREAKER_SECONDS = 1.0
 # The limiter gives the store twice REDIS_TIMEOUT_SECONDS per request; the rest is the request
@@ -100,10 +104,10 @@ def redis_proxy(settings: Settings) -> Iterator[RedisBehindProxy]:
         yield proxy
 
 
-async def timed(call: Any) -> tuple[httpx.Response, float]:
+async def timed(call: Awaitable[T]) -> tuple[T, float]:
     started = time.perf_counter()
-    response: httpx.Response = await call
-    return response, time.perf_counter() - started
+    result = await call
+    return result, time.perf_counter() - started
 
 
 async def probe_liveness(client: httpx.AsyncClient, stop: asyncio.Event) -> list[float]:
@@ -158,3 +162,50 @@ async def test_a_stalled_redis_never_blocks_liveness_and_counting_resumes_after_
     assert statistics.quantiles(live, n=10)[-1] < LIVE_BOUND_SECONDS
     assert max(live) < REDIS_TIMEOUT_SECONDS
     assert "x-ratelimit-remaining" in recovered.headers
+
+
+class Answer(BaseModel):
+    value: int
+
+
+async def test_a_stalled_redis_costs_a_cached_read_one_bounded_wait_then_caching_resumes(
+    settings: Settings, redis_proxy: RedisBehindProxy, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = build_cache(
+        changed_settings(
+            settings,
+            cache_enabled=True,
+            redis_url=redis_proxy.url,
+            redis_timeout_seconds=REDIS_TIMEOUT_SECONDS,
+            cache_timeout_seconds=REDIS_TIMEOUT_SECONDS,
+            cache_breaker_seconds=BREAKER_SECONDS,
+            cache_key_prefix=f"test-stall-{uuid.uuid4().hex}",
+        )
+    )
+    loads = 0
+
+    async def load() -> Answer:
+        nonlocal loads
+        loads += 1
+        return Answer(value=loads)
+
+    try:
+        cached = await cache.get_or_load("answer", Answer, load)
+        assert await cache.get_or_load("answer", Answer, load) == cached  # served by Redis
+        redis_proxy.pause()
+        async with loop_must_not_block(caplog):
+            stalled = await asyncio.gather(
+                *(timed(cache.get_or_load("answer", Answer, load)) for _ in range(LIMITED_REQUESTS))
+            )
+            while_open, open_seconds = await timed(cache.get_or_load("answer", Answer, load))
+        redis_proxy.resume()
+        await asyncio.sleep(BREAKER_SECONDS)
+        recovered = await cache.get_or_load("answer", Answer, load)
+    finally:
+        await cache.close()
+
+    assert all(value is not None for value, _ in stalled)
+    assert max(seconds for _, seconds in stalled) < LIMITED_BOUND_SECONDS
+    assert while_open is not None
+    assert open_seconds < LIVE_BOUND_SECONDS  # the breaker is open: straight to the loader
+    assert recovered == cached  # Redis answers again and still holds the current entry

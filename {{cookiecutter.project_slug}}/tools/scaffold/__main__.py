@@ -31,10 +31,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fields", default="", help='e.g. "title:str note:text? done:bool"')
     parser.add_argument("--owned", default="yes", help="yes (per-user rows) or no (shared)")
     parser.add_argument("--singular", default="", help="overrides the singular chosen: person")
+    parser.add_argument("--cached", default="no", help="yes: the single-row read is cached")
+    parser.add_argument(
+        "--soft-delete", default="no", help="yes: deleting keeps the row, hidden (deleted_at)"
+    )
     args = parser.parse_args(argv)
     project = Path.cwd()
     try:
-        spec = parse(args.name, args.fields, args.owned, project, args.singular)
+        spec = parse(
+            args.name,
+            args.fields,
+            args.owned,
+            project,
+            args.singular,
+            cached=args.cached,
+            soft_delete=args.soft_delete,
+        )
         print(names_chosen(spec, overridden=bool(args.singular)))
         outputs = write(spec, project)
     except SpecError as error:

@@ -165,6 +165,10 @@ class ResourceSpec:
     singular: str
     fields: tuple[FieldSpec, ...]
     owned: bool
+    # The single-row read goes through the cache (app/cache/); every write invalidates it.
+    cached: bool = False
+    # Deleting sets deleted_at; every query skips such rows; admins list, restore and purge them.
+    soft_delete: bool = False
 
     @property
     def model(self) -> str:
@@ -270,12 +274,25 @@ def parse_fields(text: str, table: str, *, owned: bool) -> tuple[FieldSpec, ...]
 
 
 def parse_owned(text: str) -> bool:
+    return parse_yes_no("owned", text)
+
+
+def parse_yes_no(option: str, text: str) -> bool:
     if text not in ("yes", "no"):
-        raise SpecError(f"owned must be yes or no, not '{text}'")
+        raise SpecError(f"{option} must be yes or no, not '{text}'")
     return text == "yes"
 
 
-def parse(name: str, fields: str, owned: str, project: Path, singular: str = "") -> ResourceSpec:
+def parse(
+    name: str,
+    fields: str,
+    owned: str,
+    project: Path,
+    singular: str = "",
+    *,
+    cached: str = "no",
+    soft_delete: str = "no",
+) -> ResourceSpec:
     singular = check_name(name, project, singular)
     is_owned = parse_owned(owned)
     return ResourceSpec(
@@ -283,4 +300,6 @@ def parse(name: str, fields: str, owned: str, project: Path, singular: str = "")
         singular=singular,
         fields=parse_fields(fields, name, owned=is_owned),
         owned=is_owned,
+        cached=parse_yes_no("cached", cached),
+        soft_delete=parse_yes_no("soft_delete", soft_delete),
     )

@@ -69,7 +69,9 @@ def new_files(spec: ResourceSpec, project: Path) -> list[Output]:
         "r": spec,
         "sqlalchemy_imports": sqlalchemy_imports(spec),
         "indexed": sorted(
-            [f.name for f in spec.fields if f.indexed] + (["owner_id"] if spec.owned else [])
+            [f.name for f in spec.fields if f.indexed]
+            + (["owner_id"] if spec.owned else [])
+            + (["deleted_at"] if spec.soft_delete else [])
         ),
         "revision": revision,
         "down_revision": down_revision,
@@ -99,10 +101,12 @@ def new_files(spec: ResourceSpec, project: Path) -> list[Output]:
 def sqlalchemy_imports(spec: ResourceSpec) -> list[str]:
     names = {spec_field.type.column.split("(")[0] for spec_field in spec.fields}
     names.discard("UTCDateTime")  # comes from app.db.base
+    if spec.soft_delete and spec.unique_fields:
+        names.update({"Index", "text"})  # unique among live rows: partial indexes
+    elif spec.owned and spec.unique_fields:
+        names.add("UniqueConstraint")  # unique per owner, in __table_args__
     if spec.owned:
         names.add("ForeignKey")
-        if spec.unique_fields:
-            names.add("UniqueConstraint")  # unique per owner, in __table_args__
     return sorted(names)
 
 

@@ -39,7 +39,7 @@ async def read_item(
     item_id: uuid.UUID, user: CurrentUser, session: ReadSessionDep, items: ItemServiceDep
 ) -> ItemRead:
     """Return one of your items."""
-    return ItemRead.model_validate(await items.get(session, user, item_id))
+    return await items.read(session, user, item_id)
 
 
 @router.patch("/{item_id}", responses=error_responses(400, 401, 403, 404, 413, 422, 429, 503))

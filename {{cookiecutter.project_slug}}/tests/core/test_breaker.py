@@ -1,17 +1,18 @@
-"""The breaker in front of the rate-limit storage: open after a failure, one probe, then closed."""
+"""The breaker in front of an optional store (rate-limit counters, the cache): open after a
+failure, one probe, then closed."""
 
 import time
 
 import pytest
 
-from app.api.rate_limit import StorageBreaker
+from app.core.breaker import StorageBreaker
 
 OPEN_SECONDS = 0.05
 
 
 @pytest.fixture
 def tripped() -> StorageBreaker:
-    breaker = StorageBreaker(OPEN_SECONDS)
+    breaker = StorageBreaker(OPEN_SECONDS, name="Store", consequence="going on without it")
     assert breaker.admits()
     breaker.failed(ConnectionError("the store did not answer"))
     return breaker

@@ -1,0 +1,1 @@
+"""The read cache services use: `Cache.get_or_load`, `Cache.invalidate` (app/cache/versioned.py)."""
