@@ -29,6 +29,9 @@ from sqlalchemy import text
 {%- endif %}
 from sqlalchemy.engine import make_url
 
+{% if cookiecutter.example_resource and cookiecutter.file_storage != "none" -%}
+from app.cache.stores import build_cache
+{% endif -%}
 from app.core.clock import utcnow
 from app.core.config import Settings, settings_or_exit
 from app.db.connection_errors import exit_on_connection_failure
@@ -43,6 +46,7 @@ from app.repositories.user_tokens import UserTokenRepository
 from app.schemas.users import UserCreate
 {%- if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}
 from app.services.attachments import AttachmentService
+from app.services.items import ItemService
 {%- endif %}
 from app.services.users import UserService
 {%- if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}
@@ -155,10 +159,14 @@ async def prune_tokens(settings: Settings) -> int:
 async def prune_files(settings: Settings) -> int:
     """Deletes stored files no attachment refers to (failed inserts and deletes, deleted items)."""
     database, storage = create_database(settings), build_storage(settings)
+    cache = build_cache(settings)
     try:
-        service = AttachmentService(database, storage, settings)
-        report = await service.prune_orphans(grace=PRUNE_FILES_GRACE)
+        items = ItemService(cache)
+        report = await AttachmentService(database, storage, settings, items).prune_orphans(
+            grace=PRUNE_FILES_GRACE
+        )
     finally:
+        await cache.close()
         await storage.close()
         await database.engine.dispose()
     print(f"Removed {report.orphans} stored files without an attachment")
@@ -213,7 +221,13 @@ async def purge_deleted(settings: Settings) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.cli")
-    commands = ["create-db", "superuser", "prune-tokens", "purge-deleted"{% if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}, "prune-files"{% endif %}{% if cookiecutter.background_jobs == "taskiq" %}, "check-queue"{% endif %}]
+    commands = ["create-db", "superuser", "prune-tokens", "purge-deleted"]
+{%- if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}
+    commands.append("prune-files")
+{%- endif %}
+{%- if cookiecutter.background_jobs == "taskiq" %}
+    commands.append("check-queue")
+{%- endif %}
     parser.add_argument("command", choices=commands)
     args = parser.parse_args(argv)
     settings = settings_or_exit()

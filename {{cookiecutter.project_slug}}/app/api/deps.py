@@ -213,18 +213,6 @@ async def account_email_request(request: Request, data: AccountEmailRequest) -> 
 
 EmailJobsDep = Annotated[EmailJobs, Depends(get_email_jobs)]
 AccountEmailDep = Annotated[AccountEmail, Depends(account_email_request)]
-{%- if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}
-
-
-# Attachments open their own short units of work: no session is held while a file arrives.
-async def get_attachment_service(
-    database: DatabaseDep, storage: StorageDep, settings: SettingsDep
-) -> AttachmentService:
-    return AttachmentService(database, storage, settings)
-
-
-AttachmentServiceDep = Annotated[AttachmentService, Depends(get_attachment_service)]
-{%- endif %}
 {%- if cookiecutter.example_resource %}
 
 
@@ -233,4 +221,16 @@ async def get_item_service(request: Request) -> ItemService:
 
 
 ItemServiceDep = Annotated[ItemService, Depends(get_item_service)]
+{%- endif %}
+{%- if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}
+
+
+# Attachments open their own short units of work: no session is held while a file arrives.
+async def get_attachment_service(
+    database: DatabaseDep, storage: StorageDep, settings: SettingsDep, items: ItemServiceDep
+) -> AttachmentService:
+    return AttachmentService(database, storage, settings, items)
+
+
+AttachmentServiceDep = Annotated[AttachmentService, Depends(get_attachment_service)]
 {%- endif %}

@@ -51,10 +51,15 @@ class Download:
 
 
 class AttachmentService:
-    def __init__(self, database: Database, storage: Storage, settings: Settings) -> None:
+    """Files of items: `items` decides whose item it is (another user's is a 404)."""
+
+    def __init__(
+        self, database: Database, storage: Storage, settings: Settings, items: ItemService
+    ) -> None:
         self.database = database
         self.storage = storage
         self.settings = settings
+        self.items = items
 
     async def upload(
         self,
@@ -65,7 +70,7 @@ class AttachmentService:
     ) -> Attachment:
         """Stores the file under a new key, then records it; refused files leave nothing."""
         async with self.database.reads() as session:
-            await ItemService().get(session, user, item_id)  # 404 before a byte of the file is read
+            await self.items.get(session, user, item_id)  # 404 before a byte of the file is read
         content_type, typed_chunks = await self._typed(chunks)
         key = uuid.uuid4().hex
         size = await self.storage.save(key, typed_chunks)
@@ -107,7 +112,7 @@ class AttachmentService:
         self, user: Principal, item_id: uuid.UUID, params: AttachmentListParams
     ) -> ResultPage[Attachment]:
         async with self.database.reads() as session:
-            await ItemService().get(session, user, item_id)
+            await self.items.get(session, user, item_id)
             return await AttachmentRepository(session).page_of_item(
                 item_id, limit=params.limit, offset=params.offset
             )
@@ -175,7 +180,7 @@ class AttachmentService:
         item_id: uuid.UUID,
         attachment_id: uuid.UUID,
     ) -> Attachment:
-        await ItemService().get(session, user, item_id)  # another user's item: 404
+        await self.items.get(session, user, item_id)  # another user's item: 404
         attachment = await AttachmentRepository(session).get_of_item(item_id, attachment_id)
         if attachment is None:
             raise NotFoundError("Attachment not found")

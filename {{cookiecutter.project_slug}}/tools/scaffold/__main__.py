@@ -14,9 +14,10 @@ from tools.scaffold.writer import GeneratedCodeError, write
 
 def names_chosen(spec: ResourceSpec, *, overridden: bool) -> str:
     """What the resource is called in each place, shown before anything is written."""
+    parameter = "{" + spec.singular + "_id}"  # the route's path parameter, braces included
     lines = [
         f'names: class {spec.model}, one {spec.singular} ("{spec.a_title}", route parameter '
-        f"{{{spec.singular}_id}}), many {spec.name} (table, modules, /api/v1/{spec.name})"
+        f"{parameter}), many {spec.name} (table, modules, /api/v1/{spec.name})"
     ]
     if not overridden:
         lines.append(
