@@ -3,6 +3,7 @@
 import asyncio
 import fcntl
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -111,18 +112,48 @@ def find_interpreter(version: str) -> Path:
 
 
 UV = str(Path(sys.executable).parent / "uv")
+
+
+def interpreters_on_path() -> str:
+    """A directory holding a working `pythonX.Y` for each version a bake may target.
+
+    uv (the hooks' `uv lock`, `uv export`) takes the first `pythonX.Y` on PATH and stops there if
+    it fails, as a pyenv shim does for a version missing from pyenv's global list.
+    """
+    answers = json.loads((TEMPLATE_ROOT / "cookiecutter.json").read_text())
+    links = CACHE_DIR / "pythons"
+    links.mkdir(parents=True, exist_ok=True)
+    for version in answers["python_version"]:
+        link = links / f"python{version}"
+        try:
+            target = find_interpreter(version)
+        except LookupError:
+            continue
+        if link.resolve() != target.resolve():
+            # Parallel workers may get here together: each renames its own link into place.
+            own = links / f".python{version}.{os.getpid()}"
+            own.unlink(missing_ok=True)
+            own.symlink_to(target)
+            own.replace(link)
+    return str(links)
+
+
 # The bakes' hooks run `uv lock` with the uv on PATH: the one pinned beside these tests.
-os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+os.environ["PATH"] = os.pathsep.join(
+    [str(Path(sys.executable).parent), interpreters_on_path(), os.environ["PATH"]]
+)
 
 
-def locked_packages(project: Path) -> str:
+def locked_packages(project: Path, interpreter: str) -> str:
     """What `uv sync` installs from the bake's uv.lock, the project itself left out.
 
     `--locked` fails when uv.lock is not the resolution of pyproject.toml, so every variant that
-    gets a venv is checked too.
+    gets a venv is checked too. The interpreter is named: without one matching requires-python on
+    PATH, uv would try to download one.
     """
     export = [UV, "export", "--locked", "--no-emit-project", "--no-hashes", "--no-header"]
-    return run([*export, "--quiet"], cwd=project).stdout
+    env = {"UV_PYTHON_DOWNLOADS": "never"}
+    return run([*export, "--quiet", "--python", interpreter], cwd=project, env=env).stdout
 
 
 def shared_venv(project: Path) -> Path:
@@ -133,14 +164,14 @@ def shared_venv(project: Path) -> Path:
     fails its tests. Every venv links its files from uv's one cache, so a new one takes seconds.
     """
     version = target_python(project)
-    key_text = f"python{version}\n{locked_packages(project)}"
+    interpreter = str(find_interpreter(version))
+    key_text = f"python{version}\n{locked_packages(project, interpreter)}"
     venv = CACHE_DIR / f"baked-venv-{hashlib.sha256(key_text.encode()).hexdigest()[:12]}"
     CACHE_DIR.mkdir(exist_ok=True)
     # Parallel workers may want the same venv at once: one builds it, the others wait.
     with (CACHE_DIR / f"{venv.name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (venv / ".complete").exists():
-            interpreter = str(find_interpreter(version))
             sync = [UV, "sync", "--locked", "--no-install-project", "--quiet"]
             env = {"UV_PROJECT_ENVIRONMENT": str(venv), "UV_PYTHON_DOWNLOADS": "never"}
             run([*sync, "--python", interpreter], cwd=project, env=env)
