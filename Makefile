@@ -1,7 +1,7 @@
 # Template repository: bake a project, run every test of the template and of its bakes.
 PYTHON ?= python3.11
-# uv builds the environments from uv.lock with this interpreter and never downloads one.
-export UV_PYTHON := $(PYTHON)
+# uv never downloads an interpreter. It builds the template's environments with $(PYTHON), set on
+# those commands only: exported, it would reach the bakes' hooks, which lock for the answered version.
 export UV_PYTHON_DOWNLOADS := never
 UV_VERSION := 0.13.8
 # uv from PATH; without one, this pinned uv is put in .cache/uv with pip (a fresh CI machine).
@@ -35,13 +35,13 @@ help: ## List the targets
 	.cache/uv/bin/pip install --quiet uv==$(UV_VERSION)
 
 $(STAMP): pyproject.toml uv.lock | $(UV)
-	$(UV) sync --locked --quiet
+	UV_PYTHON=$(PYTHON) $(UV) sync --locked --quiet
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv with the template's locked tooling (uv.lock, group dev)
 
 $(BAKE_STAMP): pyproject.toml uv.lock | $(UV)
-	UV_PROJECT_ENVIRONMENT=$(BAKE_VENV) $(UV) sync --locked --quiet --only-group bake
+	UV_PYTHON=$(PYTHON) UV_PROJECT_ENVIRONMENT=$(BAKE_VENV) $(UV) sync --locked --quiet --only-group bake
 	@touch $(BAKE_STAMP)
 
 $(CLAUDE_STAMP):
