@@ -20,7 +20,8 @@ from bench.servers import free_port
 from tests.conftest import Baker
 from tests.helpers import run, scratch_database, wait_until_live
 
-SECTION = re.compile(r"### Try it with curl\n(.*?)\n## ", re.DOTALL)
+# The walkthrough ends at the next heading of any level (files on items have their own).
+SECTION = re.compile(r"### Try it with curl\n(.*?)\n##", re.DOTALL)
 BASH_BLOCK = re.compile(r"```bash\n(.*?)```", re.DOTALL)
 BASE_LINE = "BASE=http://127.0.0.1:8000\n"
 TOKEN_PLACEHOLDER = "<the token from the log>"
