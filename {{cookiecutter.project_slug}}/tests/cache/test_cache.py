@@ -46,6 +46,20 @@ async def rename(database: Database, cache: Cache, user: User, full_name: str) -
         after_commit(session, partial(cache.invalidate, key_of(user)))
 
 
+def held(
+    load: Callable[[], Awaitable[Name | None]], loaded: asyncio.Event, proceed: asyncio.Event
+) -> Callable[[], Awaitable[Name | None]]:
+    """`load`, which sets `loaded` once it has read the row and returns only once `proceed` is set."""
+
+    async def held_load() -> Name | None:
+        value = await load()
+        loaded.set()
+        await proceed.wait()
+        return value
+
+    return held_load
+
+
 async def read(database: Database, cache: Cache, user: User) -> str | None:
     value = await cache.get_or_load(key_of(user), Name, loader(database, user.id))
     assert value is not None
@@ -87,13 +101,7 @@ async def test_a_load_that_raced_a_write_is_never_served_after_it(
     what it loaded: stored under the old generation, nobody reads it."""
     loaded, proceed = asyncio.Event(), asyncio.Event()
     load = loader(database, user.id)
-
-    async def slow_load() -> Name | None:
-        value = await load()
-        loaded.set()
-        await proceed.wait()
-        return value
-
+    slow_load = held(load, loaded, proceed)
     racing = asyncio.create_task(cache.get_or_load(key_of(user), Name, slow_load))
     await loaded.wait()
     await rename(database, cache, user, "After the race")
@@ -126,13 +134,7 @@ async def test_a_read_after_a_write_never_waits_for_an_older_load(
     a write loads for itself instead of taking what a load from before the write returns."""
     loaded, proceed = asyncio.Event(), asyncio.Event()
     load = loader(database, user.id)
-
-    async def slow_load() -> Name | None:
-        value = await load()
-        loaded.set()
-        await proceed.wait()
-        return value
-
+    slow_load = held(load, loaded, proceed)
     before = asyncio.create_task(cache.get_or_load(key_of(user), Name, slow_load))
     await loaded.wait()
     await rename(database, cache, user, "Newer")
