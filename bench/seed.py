@@ -1,6 +1,8 @@
 """Seed the template through its own public API: one user, their items, an access token."""
 
 import json
+import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
@@ -45,9 +47,23 @@ def seed(base_url: str, mark_verified: Callable[[str], None]) -> Seeded:
     return Seeded(access_token=token, login_form=form, item_id=ids[0])
 
 
-def fresh_token(base_url: str) -> str:
-    """A new access token for the seeded user: the one from `seed` may expire during a long run."""
+def fresh_token(base_url: str, patience_seconds: float = 60.0) -> str:
+    """A new access token for the seeded user: the one from `seed` may expire during a long run.
+
+    Right after a login storm the server still sheds logins (503 with Retry-After) while its
+    hashing backlog drains: wait as told, for at most `patience_seconds`.
+    """
     form = urllib.parse.urlencode({"username": EMAIL, "password": PASSWORD}).encode()
-    reply = _call(f"{base_url}/api/v1/auth/login", form, "application/x-www-form-urlencoded")
-    token: str = reply["access_token"]
-    return token
+    deadline = time.monotonic() + patience_seconds
+    while True:
+        try:
+            reply = _call(
+                f"{base_url}/api/v1/auth/login", form, "application/x-www-form-urlencoded"
+            )
+        except urllib.error.HTTPError as error:
+            if error.code not in (429, 503) or time.monotonic() > deadline:
+                raise
+            time.sleep(float(error.headers.get("Retry-After") or 1))
+            continue
+        token: str = reply["access_token"]
+        return token

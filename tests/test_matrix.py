@@ -3,8 +3,10 @@
 Variants change one answer from the defaults at a time, plus the pairs that interact
 (database x rate_limit_storage, example_resource x agent_files, docker x database,
 background_jobs x database, background_jobs x rate_limit_storage). The default
-bake itself is covered by test_default_bake.py. Each variant's tests share one xdist group, so
-one worker bakes it once and runs its checks in order.
+bake itself is covered by test_default_bake.py. A variant that changes only packaging answers
+(agent files, Docker, CI, manifests) is checked to bake its code twin's code, whose types and
+tests run once. Each variant's tests share one xdist group, so one worker bakes it once and runs
+its checks in order.
 """
 
 import re
@@ -34,17 +36,22 @@ MIN_TESTS_WITHOUT_ITEMS = 110
 ITEMS_TRACE = re.compile(
     r"\bitems\.router\b|\bItems?\b|/items\b|\bitem_id\b|\bitems\.py\b|_items\b|\bget_item|ItemService"
 )
+# What a bake's code is made of (tests/variants.py, PACKAGING_ANSWERS).
+CODE_DIRS = ("app", "tests", "alembic", "tools")
+CODE_FILES = ("pyproject.toml", "uv.lock", "Makefile", "alembic.ini", "conftest.py", ".env.example")
 ENV_KEY = re.compile(r"^#?\s*([A-Z][A-Z0-9_]*)=", re.MULTILINE)
 _baked: dict[str, Path] = {}
 
 
-def in_groups(check: str) -> list[Any]:
-    """One parameter per variant, in that variant's xdist group."""
+def in_groups(check: str, *, twins: bool | None = None) -> list[Any]:
+    """One parameter per variant, in that variant's xdist group (`twins`: only those with a
+    code twin, or only those without; None: all)."""
     return [
         pytest.param(
             variant.id, id=f"{variant.id}-{check}", marks=pytest.mark.xdist_group(name=variant.id)
         )
         for variant in variants_in(MATRIX)
+        if twins is None or (variant.code_twin is not None) == twins
     ]
 
 
@@ -77,13 +84,13 @@ def test_variant_passes_ruff_and_the_layer_contracts(variant: str, bake: Baker) 
     run([venv_tool(venv, "lint-imports")], cwd=project)
 
 
-@pytest.mark.parametrize("variant", in_groups("mypy"))
+@pytest.mark.parametrize("variant", in_groups("mypy", twins=False))
 def test_variant_passes_mypy_strict(variant: str, bake: Baker) -> None:
     project = project_of(variant, bake)
     run([venv_tool(shared_venv(project), "mypy"), "app"], cwd=project)
 
 
-@pytest.mark.parametrize("variant", in_groups("tests"))
+@pytest.mark.parametrize("variant", in_groups("tests", twins=False))
 def test_variant_passes_its_own_tests(variant: str, bake: Baker) -> None:
     project = project_of(variant, bake)
     venv = shared_venv(project)
@@ -94,6 +101,29 @@ def test_variant_passes_its_own_tests(variant: str, bake: Baker) -> None:
         result.stdout
     )
     print(f"{variant}: {passed} baked tests passed")  # noqa: T201  (shown with -rP)
+
+
+def code_of(project: Path) -> dict[str, bytes]:
+    """Every file that the service, its migrations, tools and tests are made of, or install from."""
+    files = [path for top in CODE_DIRS for path in (project / top).rglob("*") if path.is_file()]
+    files += [project / name for name in CODE_FILES if (project / name).exists()]
+    return {
+        str(path.relative_to(project)): path.read_bytes()
+        for path in files
+        if "__pycache__" not in path.parts
+    }
+
+
+@pytest.mark.parametrize("variant", in_groups("same-code", twins=True))
+def test_packaging_variant_bakes_the_code_of_its_twin(variant: str, bake: Baker) -> None:
+    project = project_of(variant, bake)
+    twin = variant_named(variant).code_twin
+    assert twin is not None
+    # The twin's answers under this variant's name: any difference left is code, not naming.
+    twin_project = bake(**{**twin.answers, "project_name": variant_named(variant).project_name})
+    ours, theirs = code_of(project), code_of(twin_project)
+    assert sorted(ours.keys() ^ theirs.keys()) == []
+    assert [name for name in ours if ours[name] != theirs[name]] == []
 
 
 @pytest.mark.parametrize("variant", in_groups("env"))

@@ -13,6 +13,12 @@ AGENTS = "agents"  # tests/test_agent_files.py: the .claude/ files of each agent
 DEPLOYMENT = "deployment"  # tests/test_deployment.py: Dockerfile, compose and CI of each stack
 KUBERNETES = "kubernetes"  # tests/test_kubernetes.py: the manifests of each kubernetes=yes bake
 
+# Answers that add or remove only files the service's code never reads: agent files, Dockerfile
+# and compose file, CI workflow, manifests. A variant changing nothing else bakes the code of its
+# "code twin" (the row with the same answers without these), whose types and tests run; the
+# matrix checks that the two bakes' code is the same file for file instead of running them again.
+PACKAGING_ANSWERS = frozenset({"agent_files", "docker", "ci", "kubernetes"})
+
 
 class Variant(NamedTuple):
     id: str
@@ -29,6 +35,19 @@ class Variant(NamedTuple):
 
     def answer(self, name: str, default: Any) -> Any:
         return self.answers.get(name, default)
+
+    @property
+    def code_answers(self) -> dict[str, Any]:
+        """The answers that shape the code: without PACKAGING_ANSWERS."""
+        return {k: v for k, v in self.answers.items() if k not in PACKAGING_ANSWERS}
+
+    @property
+    def code_twin(self) -> "Variant | None":
+        """The default or matrix row with this row's answers minus packaging ones, if another."""
+        if self.code_answers == self.answers:
+            return None
+        runs_suite = (v for v in VARIANTS if v.suites & {DEFAULT_SUITE, MATRIX})
+        return next((v for v in runs_suite if v.answers == self.code_answers), None)
 
 
 def row(id_: str, suites: str, **answers: Any) -> Variant:
