@@ -116,8 +116,8 @@ def test_cruft_update_brings_template_changes_and_keeps_local_edits(
     link_shared_venv(project)
     readme = project / "README.md"
     readme.write_text(readme.read_text().replace("## Quick start", f"{OWN_LINE}\n\n## Quick start"))
-    name, fields = OWN_RESOURCE
-    run(["make", "resource", f"name={name}", f"fields={fields}"], cwd=project)
+    resource, fields = OWN_RESOURCE
+    run(["make", "resource", f"name={resource}", f"fields={fields}"], cwd=project)
     commit_all(project, "Our own edit and resource")
     env_before = (project / ".env").read_bytes()
 
@@ -143,7 +143,7 @@ def test_cruft_update_brings_template_changes_and_keeps_local_edits(
     run([CRUFT, "check"], cwd=project)
     agents = (project / "AGENTS.md").read_text()
     assert AGENTS_LINE in agents
-    assert f"- `{name}`: rows owned by a user" in agents
+    assert f"- `{resource}`: rows owned by a user" in agents
     checked = run(["make", "agents-check"], cwd=project)
     print(f"{origin}: {checked.stdout.strip()}")  # noqa: T201
     tests = run(["make", "test", "ARGS=-q -p no:cacheprovider"], cwd=project)
