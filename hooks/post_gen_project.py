@@ -74,7 +74,8 @@ TASKIQ_PATHS = (
     "conftest.py",  # pins the broker's environment for the tests
 )
 DOCKER_PATHS = ("Dockerfile", ".dockerignore", "docker-compose.yml")
-GITHUB_CI_PATHS = (".github",)
+# Only the CI files: with agent_tools=all, `.github/` also holds Copilot's instructions.
+GITHUB_CI_PATHS = (".github/workflows", ".github/dependabot.yml")
 TRACING_PATHS = ("app/observability/tracing.py", "tests/observability")
 KUBERNETES_PATHS = ("deploy",)
 KUBERNETES_REDIS_PATHS = ("deploy/kubernetes/base/redis.yaml",)
@@ -88,7 +89,16 @@ TEAM_ONLY_AGENT_PATHS = (
     ".claude/agent-memory/database",
     ".claude/agent-memory/testing",
 )
-ALL_AGENT_PATHS = (".claude", "AGENTS.md", "CLAUDE.md")
+# Files for coding agents other than Claude Code (agent_tools=all); they point at AGENTS.md.
+OTHER_AGENT_TOOL_PATHS = (
+    ".github/copilot-instructions.md",
+    ".github/instructions",
+    ".cursor",
+    ".gemini",
+)
+ALL_AGENT_PATHS = (".claude", "AGENTS.md", "CLAUDE.md", *OTHER_AGENT_TOOL_PATHS)
+# Folders that removals above can leave empty (ci=none with agent_tools=claude empties .github).
+EMPTIED_FOLDERS = (".github",)
 # Read by hooks/pre_gen_project.py before a re-bake (same name there).
 MANIFEST = ".bake-manifest.json"
 
@@ -115,6 +125,7 @@ REMOVALS: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
     ("file_storage", "s3", KUBERNETES_UPLOADS_PATHS),
     ("agent_files", "backend", TEAM_ONLY_AGENT_PATHS),
     ("agent_files", "none", ALL_AGENT_PATHS),
+    ("agent_tools", "claude", OTHER_AGENT_TOOL_PATHS),
 )
 
 
@@ -216,6 +227,9 @@ def main(project: Path) -> int:
     answers = json.loads(ANSWERS_JSON)
     for relative in paths_to_remove(answers):
         remove(project, relative)
+    for folder in EMPTIED_FOLDERS:
+        if (project / folder).is_dir() and not any((project / folder).iterdir()):
+            (project / folder).rmdir()
     env_written = write_env(project)
     write_manifest(project)
     # After the manifest: the lock is resolved, not baked, and `make upgrade` may change it.

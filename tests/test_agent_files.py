@@ -1,6 +1,7 @@
-"""The baked agent files are valid for Claude Code and true of the project they land in."""
+"""The baked agent files are valid for each coding agent's format and true of the project they
+land in (the bake's own `make agents-check` proves the names; these tests prove it catches)."""
 
-import fnmatch
+import importlib.util
 import json
 import os
 import re
@@ -15,9 +16,11 @@ import yaml
 from tests.conftest import Baker
 from tests.helpers import (
     TEMPLATE_ROOT,
+    copy_project,
     leftover_template_syntax,
     project_files,
     run,
+    run_make,
     shared_venv,
 )
 from tests.variants import AGENTS, Variant, variant_named, variants_in
@@ -47,15 +50,29 @@ COMMANDS = ("add-resource", "new-migration")
 COMMAND_FIELDS = {"description", "argument-hint", "allowed-tools"}
 HOOK_EVENTS = {"PreToolUse", "PostToolUse", "Stop", "SubagentStop", "UserPromptSubmit"}
 EDITING_TOOLS = ("Edit", "MultiEdit", "Write")
-INLINE_CODE = re.compile(r"`([^`\n]+)`")
 FENCED_BLOCK = re.compile(r"^```.*?^```", re.DOTALL | re.MULTILINE)
-PATH_WORD = re.compile(r"[A-Za-z0-9_.*<>/-]+")
-MAKE_TARGET = re.compile(r"\bmake ([a-z][a-z-]*)")
-OWNS_LINE = re.compile(r"^- OWNS: (.+)$", re.MULTILINE)
+OWNERSHIP_LINE = re.compile(r"^- (OWNS|READS|CANNOT TOUCH): .+$", re.MULTILINE)
+EXAMPLE = re.compile(r"<example>\n.+?\n</example>", re.DOTALL)
+# agent_tools=all: the files other agents read, each pointing at AGENTS.md.
+OTHER_TOOL_FILES = {
+    ".github/copilot-instructions.md",
+    ".gemini/settings.json",
+    *(f".github/instructions/{area}.instructions.md" for area in TEAM),
+    *(f".cursor/rules/{area}.mdc" for area in TEAM),
+}
+AGENT_ROOTS = {".claude", "AGENTS.md", "CLAUDE.md", ".cursor", ".gemini"}
+# The Agent Skills specification (agentskills.io): name and description limits, allowed keys.
+SKILL_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+SKILL_FIELDS = {"name", "description", "license", "compatibility", "metadata", "allowed-tools"}
+# Cursor project rules (.cursor/rules/*.mdc) and Copilot path instructions (*.instructions.md).
+CURSOR_RULE_FIELDS = {"description": str, "globs": str, "alwaysApply": bool}
+COPILOT_FIELDS = {"applyTo": str, "description": str, "excludeAgent": str}
+# A sentence this long that two agent files both carry is a fact written twice.
+FACT_LENGTH = 40
 CLAUDE_BIN = TEMPLATE_ROOT / ".cache" / "claude" / "node_modules" / ".bin" / "claude"
 
 
-def expected_files(agent_files: str) -> set[str]:
+def expected_files(agent_files: str, agent_tools: str = "claude") -> set[str]:
     if agent_files == "none":
         return set()
     agents = TEAM if agent_files == "team" else ("backend",)
@@ -75,7 +92,14 @@ def expected_files(agent_files: str) -> set[str]:
         files |= {f".claude/agents/{agent}.md", f".claude/agent-memory/{agent}/MEMORY.md"}
     if agent_files == "team":
         files.add(".claude/CONTRACT.md")
+    if agent_tools == "all":
+        files |= OTHER_TOOL_FILES
     return files
+
+
+def answers_of(project: Path) -> dict[str, Any]:
+    answers: dict[str, Any] = json.loads((project / ".template-answers.json").read_text())
+    return answers
 
 
 def bake_variant(request: pytest.FixtureRequest, bake: Baker) -> tuple[str, bool, Path]:
@@ -96,9 +120,21 @@ def agent_project(request: pytest.FixtureRequest, bake: Baker) -> tuple[str, boo
 
 
 def agent_docs(project: Path) -> list[Path]:
-    """Every instruction file an agent reads: `.claude/**/*.md`, AGENTS.md and CLAUDE.md."""
-    docs = sorted((project / ".claude").rglob("*.md"))
-    return [*docs, project / "AGENTS.md", project / "CLAUDE.md"]
+    """Every instruction file an agent reads, as the bake's own agents-check finds them."""
+    docs: list[Path] = agents_check_module(project).agent_files(project)
+    return docs
+
+
+def agents_check_module(project: Path) -> Any:
+    """The bake's tools/agents_check.py, loaded from the bake (tools/ is not a package here)."""
+    spec = importlib.util.spec_from_file_location(
+        f"agents_check_{project.name}", project / "tools" / "agents_check.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def front_matter(path: Path) -> tuple[dict[str, Any], str]:
@@ -110,48 +146,17 @@ def front_matter(path: Path) -> tuple[dict[str, Any], str]:
     return data, body
 
 
-def cited_paths(text: str) -> set[str]:
-    """Repository paths written in inline backticks; `<placeholders>` and URLs are skipped."""
-    found = set()
-    for span in INLINE_CODE.findall(FENCED_BLOCK.sub("", text)):
-        for word in PATH_WORD.findall(span):
-            if "<" in word or ">" in word:
-                continue
-            if not (word[0].isalpha() or word.startswith(".")):  # URL paths, "10/minute"
-                continue
-            if "/" in word or word in {".env", ".env.example"}:
-                found.add(word)
-    return found
-
-
-def cited_make_targets(text: str) -> set[str]:
-    """`make <target>` written as code (inline or fenced); prose like "make it pass" is not a command."""
-    code = [*INLINE_CODE.findall(text), *FENCED_BLOCK.findall(text)]
-    return {target for snippet in code for target in MAKE_TARGET.findall(snippet)}
-
-
-def owned_globs(text: str) -> list[str]:
-    match = OWNS_LINE.search(text)
-    assert match, "no '- OWNS:' line"
-    return INLINE_CODE.findall(match.group(1))
-
-
-def owned_files(project: Path) -> list[str]:
-    return [
-        rel
-        for path in project_files(project)
-        if (rel := path.relative_to(project).as_posix()).startswith(OWNED_ROOTS)
-    ]
-
-
 def test_agent_files_are_exactly_those_of_the_variant(variant: tuple[str, bool, Path]) -> None:
     agent_files, _, project = variant
+    relative = [path.relative_to(project) for path in project_files(project)]
     baked = {
-        path.relative_to(project).as_posix()
-        for path in project_files(project)
-        if path.relative_to(project).parts[0] in {".claude", "AGENTS.md", "CLAUDE.md"}
+        path.as_posix()
+        for path in relative
+        if path.parts[0] in AGENT_ROOTS
+        or path.as_posix() in OTHER_TOOL_FILES
+        or path.parts[:2] == (".github", "instructions")
     }
-    assert baked == expected_files(agent_files)
+    assert baked == expected_files(agent_files, answers_of(project)["agent_tools"])
 
 
 def test_variant_leaves_no_template_syntax(variant: tuple[str, bool, Path]) -> None:
@@ -167,8 +172,10 @@ def test_agents_have_valid_front_matter_and_a_useful_body(
         assert set(data) == AGENT_FIELDS, path.name
         assert NAME.match(data["name"])
         assert data["name"] == path.stem
-        assert 1 <= data["description"].count(". ") + 1 <= 3, data["description"]
-        assert len(data["description"]) <= 400
+        summary, *examples = data["description"].split("\n\n<example>")
+        assert 1 <= summary.count(". ") + 1 <= 3, summary
+        assert len(summary) <= 400
+        assert len(EXAMPLE.findall(data["description"])) == len(examples) >= 2, path.name
         assert set(data["tools"].split(", ")) <= KNOWN_TOOLS
         assert data["model"] in MODELS
         assert data["color"] in COLORS
@@ -183,91 +190,121 @@ def test_agent_colours_differ(agent_project: tuple[str, bool, Path]) -> None:
     assert len(set(colours)) == len(colours)
 
 
-def test_skill_front_matter_names_the_skill(agent_project: tuple[str, bool, Path]) -> None:
-    data, body = front_matter(agent_project[2] / ".claude" / "skills" / "fastapi" / "SKILL.md")
-    assert data["name"] == "fastapi"
-    assert data["description"]
+def test_skills_follow_the_agent_skills_format(agent_project: tuple[str, bool, Path]) -> None:
+    """Claude Code, Copilot and Cursor load skills in this one format from `.claude/skills/`."""
+    skills = sorted((agent_project[2] / ".claude" / "skills").glob("*/SKILL.md"))
+    assert skills
+    for skill in skills:
+        data, body = front_matter(skill)
+        assert set(data) <= SKILL_FIELDS, skill
+        assert SKILL_NAME.match(data["name"]), data["name"]
+        assert len(data["name"]) <= 64
+        assert data["name"] == skill.parent.name
+        assert isinstance(data["description"], str)
+        assert 1 <= len(data["description"]) <= 1024
+    _, body = front_matter(agent_project[2] / ".claude" / "skills" / "fastapi" / "SKILL.md")
     assert "## A new resource, in order" in body
 
 
-def test_every_backticked_path_exists(agent_project: tuple[str, bool, Path]) -> None:
-    assert missing_cited_paths(agent_project[2]) == []
+def test_other_agents_files_follow_their_formats_and_point_at_agents_md(
+    agent_project: tuple[str, bool, Path],
+) -> None:
+    project = agent_project[2]
+    if answers_of(project)["agent_tools"] != "all":
+        pytest.skip("agent_tools=claude: Claude Code's files only")
+    for rule in sorted((project / ".cursor" / "rules").glob("*.mdc")):
+        data, body = front_matter(rule)
+        assert {key: type(value) for key, value in data.items()} == CURSOR_RULE_FIELDS, rule
+        assert data["alwaysApply"] is False  # AGENTS.md is read always; these by glob
+        assert "`AGENTS.md`" in body
+    for instructions in sorted((project / ".github" / "instructions").glob("*.instructions.md")):
+        data, body = front_matter(instructions)
+        assert set(data) <= set(COPILOT_FIELDS), instructions
+        assert "applyTo" in data
+        assert all(isinstance(data[key], COPILOT_FIELDS[key]) for key in data)
+        assert "](../../AGENTS.md)" in body
+    copilot = (project / ".github" / "copilot-instructions.md").read_text()
+    assert not copilot.startswith("---")  # repository-wide instructions take no front matter
+    assert "](../AGENTS.md)" in copilot
+    gemini = json.loads((project / ".gemini" / "settings.json").read_text())
+    assert gemini == {"context": {"fileName": ["AGENTS.md"]}}
 
 
-def missing_cited_paths(project: Path) -> list[str]:
-    missing = []
+def test_no_fact_is_written_twice(agent_project: tuple[str, bool, Path]) -> None:
+    """A sentence carried by two agent files would drift apart; the ownership lines are the
+    exception, rendered from one macro and held equal by agents-check. The other agents' files
+    only point (their bodies are a few lines)."""
+    project = agent_project[2]
+    seen: dict[str, set[str]] = {}
     for doc in agent_docs(project):
-        for cited in cited_paths(doc.read_text()):
-            if cited.startswith(".venv/"):  # created by the first make target, never shipped
-                continue
-            candidates = [project / cited, doc.parent / cited]
-            if "*" in cited:
-                matched = any(fnmatch.fnmatchcase(rel, cited) for rel in owned_files(project))
-                if not matched:
-                    missing.append(f"{doc.relative_to(project)}: {cited}")
-            elif not any(candidate.exists() for candidate in candidates):
-                missing.append(f"{doc.relative_to(project)}: {cited}")
-    return missing
+        where = doc.relative_to(project).as_posix()
+        text = doc.read_text()
+        if text.startswith("---\n"):
+            text = text.split("\n---\n", 1)[1]
+        if doc.name.endswith((".mdc", ".instructions.md")):
+            assert len(text) <= 600, where
+            continue
+        text = OWNERSHIP_LINE.sub("", FENCED_BLOCK.sub("", text))
+        for sentence in re.split(r"(?<=[.:;!?])\s+|\n\s*\n|\n- |\n\d+\. ", text):
+            sentence = " ".join(sentence.split())
+            if len(sentence) >= FACT_LENGTH:
+                seen.setdefault(sentence, set()).add(where)
+    twice = {sentence: sorted(docs) for sentence, docs in seen.items() if len(docs) > 1}
+    assert twice == {}
 
 
-def test_path_finder_sees_paths_and_skips_placeholders() -> None:
-    text = 'Edit `app/main.py`, `make test ARGS="tests/api/test_x.py -k y"`, `app/models/<r>.py`, `/api/v1`, `10/minute`, `.env`.'
-    assert cited_paths(text) == {"app/main.py", "tests/api/test_x.py", ".env"}
-
-
-def test_every_cited_make_target_exists(agent_project: tuple[str, bool, Path]) -> None:
-    cited, targets = make_targets(agent_project[2])
-    assert cited
-    assert cited - targets == set()
-
-
-def make_targets(project: Path) -> tuple[set[str], set[str]]:
-    """(targets the agent files cite, targets the Makefile has)."""
-    makefile = (project / "Makefile").read_text()
-    targets = set(re.findall(r"^([a-z][a-z-]*):", makefile, re.MULTILINE))
-    cited = {
-        target for doc in agent_docs(project) for target in cited_make_targets(doc.read_text())
-    }
-    return cited, targets
+def test_baked_agents_check_passes(installed_agent_project: Path) -> None:
+    result = run_make(installed_agent_project, shared_venv(installed_agent_project), "agents-check")
+    assert "every name in them is true" in result.stdout
 
 
 def test_taskiq_agent_files_describe_the_worker_truly(bake: Baker) -> None:
     project = bake(**variant_named("taskiq").bake_answers())
-    assert missing_cited_paths(project) == []
-    cited, targets = make_targets(project)
-    assert "worker" in cited
-    assert cited - targets == set()
+    assert agents_check_module(project).problems(project) == []
+    assert "`make worker`" in (project / "AGENTS.md").read_text()
     page = (project / ".claude/skills/fastapi/reference/emails-and-jobs.md").read_text()
     assert "`app/jobs/tasks.py`" in page
     assert "in_process" not in page
 
 
-def test_contract_gives_every_file_exactly_one_owner(agent_project: tuple[str, bool, Path]) -> None:
+def test_contract_names_the_team_and_the_agents_repeat_their_section(
+    agent_project: tuple[str, bool, Path],
+) -> None:
     agent_files, _, project = agent_project
-    agents_dir = project / ".claude" / "agents"
-    if agent_files == "team":
-        contract = (project / ".claude" / "CONTRACT.md").read_text()
-        sections = re.split(r"^## ", contract, flags=re.MULTILINE)
-        owners = {
-            section.split("\n", 1)[0]: owned_globs(section)
-            for section in sections
-            if section.split("\n", 1)[0] in TEAM
-        }
-        assert set(owners) == set(TEAM)
-        for agent, globs in owners.items():
-            assert owned_globs((agents_dir / f"{agent}.md").read_text()) == globs, agent
-    else:
-        owners = {"backend": owned_globs((agents_dir / "backend.md").read_text())}
-    files = owned_files(project)
-    assert files
-    wrong = {}
-    for rel in files:
-        matching = [
-            a for a, globs in owners.items() if any(fnmatch.fnmatchcase(rel, g) for g in globs)
-        ]
-        if len(matching) != 1:
-            wrong[rel] = matching
-    assert wrong == {}
+    if agent_files != "team":
+        pytest.skip("a single backend agent owns everything")
+    contract = (project / ".claude" / "CONTRACT.md").read_text()
+    sections = {s.split("\n", 1)[0] for s in re.split(r"^## ", contract, flags=re.MULTILINE)}
+    assert set(TEAM) <= sections
+    for agent in TEAM:
+        lines = OWNERSHIP_LINE.findall((project / ".claude" / "agents" / f"{agent}.md").read_text())
+        assert lines == ["OWNS", "READS", "CANNOT TOUCH"], agent
+
+
+def test_agents_check_names_a_deleted_path_and_an_unlisted_resource_until_make_resource(
+    bake: Baker, tmp_path: Path
+) -> None:
+    project = copy_project(bake(**variant_named("agents_all").bake_answers()), tmp_path)
+    venv = shared_venv(project)
+    named = project / "docs" / "operations.md"
+    text = named.read_text()
+    named.unlink()
+    gone = run_make(project, venv, "agents-check", check=False)
+    print(gone.stdout)  # noqa: T201  (shown with -rP)
+    assert gone.returncode != 0
+    assert "AGENTS.md: `docs/operations.md` does not exist" in gone.stdout
+    named.write_text(text)
+    hand_made = project / "app" / "api" / "v1" / "endpoints" / "projects.py"
+    hand_made.write_text("")
+    unlisted = run_make(project, venv, "agents-check", check=False)
+    assert unlisted.returncode != 0
+    assert "resource `projects` (app/api/v1/endpoints/projects.py) is not in" in unlisted.stdout
+    hand_made.unlink()
+    resource = {"name": "projects", "fields": "title:str", "owned": "yes"}
+    run_make(project, venv, "resource", env=resource)
+    passed = run_make(project, venv, "agents-check")
+    print(passed.stdout)  # noqa: T201
+    assert "- `projects`: rows owned by a user" in (project / "AGENTS.md").read_text()
 
 
 def test_settings_allow_project_commands_and_deny_env(
@@ -277,15 +314,21 @@ def test_settings_allow_project_commands_and_deny_env(
     assert settings["$schema"] == "https://json.schemastore.org/claude-code-settings.json"
     assert set(settings) == {"$schema", "permissions", "hooks"}
     permissions = settings["permissions"]
-    assert set(permissions) == {"allow", "deny"}
-    rules = [*permissions["allow"], *permissions["deny"]]
+    assert set(permissions) == {"allow", "ask", "deny"}
+    rules = [*permissions["allow"], *permissions["ask"], *permissions["deny"]]
     assert all(isinstance(rule, str) and PERMISSION_RULE.match(rule) for rule in rules), rules
-    assert {"Bash(make test)", "Bash(make lint)", "Bash(.venv/bin/alembic *)"} <= set(
+    assert {"Bash(make test)", "Bash(make lint)", "Bash(.venv/bin/alembic check)"} <= set(
         permissions["allow"]
     )
     assert {"Bash(make resource *)", "Bash(make template-check)"} <= set(permissions["allow"])
     assert any(rule.startswith("Bash(.venv/bin/pytest") for rule in permissions["allow"])
     assert "Read(./.env)" in permissions["deny"]
+    assert "Bash(make agents-check)" in permissions["allow"]
+    # Migrations and the server act on DATABASE_URL, the developer's database: asked, not allowed.
+    assert {"Bash(make migrate)", "Bash(make run)", "Bash(.venv/bin/alembic upgrade *)"} <= set(
+        permissions["ask"]
+    )
+    assert not any("migrate" in rule or "upgrade" in rule for rule in permissions["allow"])
 
 
 def test_commands_have_front_matter_and_use_their_arguments(
@@ -367,17 +410,22 @@ def test_every_hook_command_exists_and_passes_on_an_untouched_bake(
     assert changed == []
 
 
-def test_edit_hook_tidies_the_file_and_reports_what_ruff_cannot_fix(
+def test_edit_hook_tidies_the_file_keeps_imports_and_reports_what_ruff_cannot_fix(
     installed_agent_project: Path,
 ) -> None:
     project = installed_agent_project
     scratch = project / "app" / "hook_scratch.py"
     try:
-        scratch.write_text("import os,sys\nvalue   =  {'a':1}\n")
         [command] = hook_commands(project)
+        # An agent's first edit adds the imports; the next one writes the code that uses them.
+        scratch.write_text("import os,sys\nvalue   =  {'a':1}\n")
         status, output = run_hook(command, project, scratch)
         assert (status, output) == (0, "")
-        assert scratch.read_text() == 'value = {"a": 1}\n'
+        assert scratch.read_text() == 'import os\nimport sys\n\nvalue = {"a": 1}\n'
+        scratch.write_text(scratch.read_text() + "separator = os.sep\nargs = sys.argv\n")
+        status, output = run_hook(command, project, scratch)
+        assert (status, output) == (0, "")
+        assert "separator = os.sep" in scratch.read_text()
         scratch.write_text("value = undefined_name\n")
         status, output = run_hook(command, project, scratch)
         assert status == 2

@@ -165,7 +165,14 @@ def test_removal_table_names_only_real_answers_and_values() -> None:
         ),
         ({"agent_files": "none"}, {".claude", "AGENTS.md", "CLAUDE.md"}, {"app/main.py"}),
         ({"example_resource": False}, set(post.ITEMS_PATHS), {".claude/CONTRACT.md"}),
-        ({"ci": "none", "docker": False}, {".github", "Dockerfile"}, {".claude"}),
+        ({"ci": "none", "docker": False}, {".github/workflows", "Dockerfile"}, {".claude"}),
+        ({}, set(post.OTHER_AGENT_TOOL_PATHS), {".github/workflows", "AGENTS.md"}),
+        (
+            {"agent_tools": "all", "ci": "none"},
+            {".github/workflows"},
+            {".github/copilot-instructions.md", ".cursor", ".gemini"},
+        ),
+        ({"agent_tools": "all", "agent_files": "none"}, {".cursor", ".gemini", "AGENTS.md"}, set()),
         ({}, {"deploy", "app/observability/tracing.py"}, {"app/observability/metrics.py"}),
         (
             {"tracing": "opentelemetry", "kubernetes": True},

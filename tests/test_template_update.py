@@ -25,6 +25,9 @@ COOKIECUTTER = tool("cookiecutter")
 NEW_FILE = "docs/template-news.md"
 TEMPLATE_LINE = "Template change: the README gained this line in a later template commit."
 OWN_LINE = "Our own note, written in the bake after it was created."
+# The template's change names its new file in AGENTS.md; the bake grows a resource of its own.
+AGENTS_LINE = f"- `{NEW_FILE}`: what changed in the template lately."
+OWN_RESOURCE = ("notes", "title:str")
 # Run-scoped names: the databases their test suites create are dropped when the run ends.
 CREATED = run_scoped_name("Tpl Update Created")
 LINKED = run_scoped_name("Tpl Update Linked")
@@ -58,7 +61,11 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> TemplateRepo:
     (baked / NEW_FILE).write_text("# News for {{ cookiecutter.project_name }}\n")
     with (baked / "README.md").open("a") as readme:
         readme.write(f"\n{TEMPLATE_LINE}\n")
-    second = commit_all(repo, "A new file and a README line")
+    agents = baked / "AGENTS.md"
+    agents.write_text(
+        agents.read_text().replace("\n## Layout\n", f"\n{AGENTS_LINE}\n\n## Layout\n")
+    )
+    second = commit_all(repo, "A new file, named in AGENTS.md, and a README line")
     return TemplateRepo(repo, first, second)
 
 
@@ -109,7 +116,9 @@ def test_cruft_update_brings_template_changes_and_keeps_local_edits(
     link_shared_venv(project)
     readme = project / "README.md"
     readme.write_text(readme.read_text().replace("## Quick start", f"{OWN_LINE}\n\n## Quick start"))
-    commit_all(project, "Our own edit")
+    resource, fields = OWN_RESOURCE
+    run(["make", "resource", f"name={resource}", f"fields={fields}"], cwd=project)
+    commit_all(project, "Our own edit and resource")
     env_before = (project / ".env").read_bytes()
 
     behind = run(["make", "template-check"], cwd=project, check=False)
@@ -132,6 +141,11 @@ def test_cruft_update_brings_template_changes_and_keeps_local_edits(
     assert not list(project.rglob("*.rej"))
     run(["make", "template-check"], cwd=project)
     run([CRUFT, "check"], cwd=project)
+    agents = (project / "AGENTS.md").read_text()
+    assert AGENTS_LINE in agents
+    assert f"- `{resource}`: rows owned by a user" in agents
+    checked = run(["make", "agents-check"], cwd=project)
+    print(f"{origin}: {checked.stdout.strip()}")  # noqa: T201
     tests = run(["make", "test", "ARGS=-q -p no:cacheprovider"], cwd=project)
     assert passed_count(tests.stdout) > 100, tests.stdout
     print(f"{origin}: updated project, {passed_count(tests.stdout)} tests passed")  # noqa: T201

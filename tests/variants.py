@@ -62,6 +62,9 @@ VARIANTS = (
     row("no_items", "matrix agents", example_resource=False),
     row("agents_backend", "matrix agents", agent_files="backend"),
     row("agents_none", "matrix agents", agent_files="none"),
+    # Copilot, Cursor and Gemini files besides Claude Code's, for a team and for one agent.
+    row("agents_all", "agents", agent_tools="all"),
+    row("agents_backend_all", "agents", agent_files="backend", agent_tools="all"),
     row("no_docker", "matrix", docker=False),
     row("no_ci", "matrix", ci="none", file_storage="none"),
     row("py312", "matrix", python_version="3.12"),

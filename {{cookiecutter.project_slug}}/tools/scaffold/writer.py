@@ -15,6 +15,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from tools.agents_check import AGENTS_FILE, RESOURCES_END
 from tools.scaffold.errors import SpecError
 from tools.scaffold.spec import ResourceSpec
 
@@ -48,9 +49,9 @@ ENVIRONMENT = Environment(
 ENVIRONMENT.filters["camel"] = camel
 
 
-def wiring(snippet: str, spec: ResourceSpec) -> str:
+def wiring(snippet: str, spec: ResourceSpec, suffix: str = ".py") -> str:
     """A line or block added to a file the service already has (templates/wiring/)."""
-    return ENVIRONMENT.get_template(f"wiring/{snippet}.py.jinja").render(r=spec)
+    return ENVIRONMENT.get_template(f"wiring/{snippet}{suffix}.jinja").render(r=spec)
 
 
 class GeneratedCodeError(RuntimeError):
@@ -162,6 +163,14 @@ def with_router(text: str, module: str) -> str:
     return text[: match.end()] + f"    {module}.router,\n" + text[match.end() :]
 
 
+def with_resource_line(text: str, line: str) -> str:
+    """The resource's line at the end of the resources list in AGENTS.md, which
+    `make agents-check` holds complete: agents copy from that list."""
+    if RESOURCES_END not in text:
+        raise SpecError(f"{AGENTS_FILE} has no '{RESOURCES_END}' line; list the resource by hand")
+    return text.replace(RESOURCES_END, line + RESOURCES_END, 1)
+
+
 def edited_files(spec: ResourceSpec, project: Path) -> list[Output]:
     def read(relative: str) -> str:
         return (project / relative).read_text()
@@ -177,12 +186,16 @@ def edited_files(spec: ResourceSpec, project: Path) -> list[Output]:
         "from app.api.v1.endpoints import",
         wiring("endpoints_import", spec),
     )
-    return [
+    outputs = [
         Output(Path("app/main.py"), with_docs_section(read("app/main.py"), spec.name)),
         Output(Path("app/models/__init__.py"), with_export(models, spec.model)),
         Output(Path("app/api/deps.py"), deps + wiring("dependency", spec)),
         Output(Path("app/api/v1/router.py"), with_router(router, spec.name)),
     ]
+    if (project / AGENTS_FILE).exists():  # absent when the project was baked without agent files
+        line = wiring("resource_line", spec, suffix=".md")
+        outputs.append(Output(AGENTS_FILE, with_resource_line(read(str(AGENTS_FILE)), line)))
+    return outputs
 
 
 def tidy(project: Path, paths: list[Path]) -> None:
@@ -205,5 +218,5 @@ def write(spec: ResourceSpec, project: Path) -> list[Output]:
     outputs = [*new_files(spec, project), *edited_files(spec, project)]
     for output in outputs:
         (project / output.path).write_text(output.text)
-    tidy(project, [output.path for output in outputs])
+    tidy(project, [output.path for output in outputs if output.path.suffix == ".py"])
     return outputs
