@@ -89,6 +89,10 @@ TEAM_ONLY_AGENT_PATHS = (
     ".claude/agent-memory/testing",
 )
 ALL_AGENT_PATHS = (".claude", "AGENTS.md", "CLAUDE.md")
+# Realtime events: the hub, its routes and tests; each bake keeps the hub that fits its Redis.
+REALTIME_PATHS = ("app/events", "app/api/v1/endpoints/events.py", "tests/events")
+MEMORY_HUB_PATHS = ("app/events/memory_hub.py",)
+REDIS_HUB_PATHS = ("app/events/redis_hub.py", "tests/events/test_two_instances.py")
 # Read by hooks/pre_gen_project.py before a re-bake (same name there).
 MANIFEST = ".bake-manifest.json"
 
@@ -115,6 +119,9 @@ REMOVALS: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
     ("file_storage", "s3", KUBERNETES_UPLOADS_PATHS),
     ("agent_files", "backend", TEAM_ONLY_AGENT_PATHS),
     ("agent_files", "none", ALL_AGENT_PATHS),
+    ("realtime", "no", REALTIME_PATHS),
+    ("__redis", "no", REDIS_HUB_PATHS),
+    ("__redis", "yes", MEMORY_HUB_PATHS),
 )
 
 
