@@ -12,7 +12,7 @@ from app.api.rate_limit import RateLimiter
 {%- if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}
 from app.api.v1.endpoints.attachments import UPLOAD_PATH
 {%- endif %}
-from app.api.v1.router import include_api_v1
+from app.api.v1.router import {% if cookiecutter.realtime == "yes" %}EVENTS_PATH, {% endif %}include_api_v1
 from app.cache.stores import build_cache
 from app.core.config import Settings, get_settings
 from app.db.session import create_database
@@ -27,6 +27,9 @@ from app.http.middleware import (
     EnvelopeCORSMiddleware,
     RequestContextMiddleware,
 )
+{%- if cookiecutter.realtime == "yes" %}
+from app.http.streams import AbortableResponseMiddleware
+{%- endif %}
 {%- if cookiecutter.background_jobs == "taskiq" %}
 from app.jobs.broker import broker
 {%- endif %}
@@ -134,6 +137,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _add_middleware(app: FastAPI, settings: Settings) -> None:
     """Added innermost first; the request context layer wraps everything."""
+{%- if cookiecutter.realtime == "yes" %}
+    app.add_middleware(AbortableResponseMiddleware, paths=frozenset({EVENTS_PATH}))
+{%- endif %}
 {%- if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}
     app.add_middleware(
         BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, streamed=UPLOAD_PATH

@@ -7,8 +7,7 @@ from functools import partial
 {%- endif %}
 from typing import Annotated
 
-{% if cookiecutter.realtime == "yes" %}import anyio
-{% endif %}from fastapi import BackgroundTasks, Depends, Form, Request, Response
+from fastapi import BackgroundTasks, Depends, Form, Request, Response
 from fastapi.security import OAuth2PasswordBearer
 from starlette.requests import HTTPConnection
 
@@ -18,6 +17,7 @@ from app.core.exceptions import ForbiddenError, UnauthorizedError
 from app.db.session import Database, ReadSession, WriteSession
 {%- if cookiecutter.realtime == "yes" %}
 from app.events.hub import EventHub, Subscription
+from app.http.streams import response_abort
 {%- endif %}
 {%- if cookiecutter.background_jobs == "taskiq" %}
 from app.jobs.queue import EmailJobs
@@ -263,15 +263,14 @@ async def open_event_stream(
 ) -> AsyncIterator[OpenStream]:
     """429 TOO_MANY_STREAMS past the caps; the stream is unregistered once its response ends.
 
-    A stream dropped for falling behind cancels its own response here (`subscription.abort`):
-    its client stopped reading, so the send it waits in would never finish.
+    A stream dropped for falling behind ends its response (app/http/streams.py): its client
+    stopped reading, so the send the response waits in would never finish.
     """
     hub: EventHub = request.app.state.events
     subscription = hub.subscribe(user.id, "sse")
+    subscription.abort = response_abort(request.scope)
     try:
-        with anyio.CancelScope() as sending:
-            subscription.abort = sending.cancel
-            yield OpenStream(hub, subscription, partial(still_signed_in, request, token))
+        yield OpenStream(hub, subscription, partial(still_signed_in, request, token))
     finally:
         hub.unsubscribe(subscription)
 

@@ -117,6 +117,10 @@ class EventHub:
         self._open = 0
         self.closing = False
 
+    @property
+    def open_streams(self) -> int:
+        return self._open
+
     async def start(self) -> None:
         """Called once the app starts (the lifespan)."""
 

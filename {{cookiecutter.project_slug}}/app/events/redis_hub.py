@@ -85,7 +85,12 @@ class RedisHub(EventHub):
     async def _send(self, user_id: uuid.UUID, type_: str, data: Mapping[str, Any]) -> None:
         key = self._key(user_id)
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.xadd(key, {"type": type_, "data": json.dumps(data)}, maxlen=self.replay_size)
+            pipe.xadd(
+                key,
+                {"type": type_, "data": json.dumps(data)},
+                maxlen=self.replay_size,
+                approximate=False,  # exact: the window is what EVENTS_REPLAY_SIZE says
+            )
             pipe.expire(key, REPLAY_TTL_SECONDS)
             event_id, _ = await pipe.execute()
         await self.redis.publish(self.channel, Event(event_id, user_id, type_, data).to_json())

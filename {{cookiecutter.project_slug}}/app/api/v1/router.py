@@ -7,6 +7,10 @@ from app.api.rate_limit import default_rate_limit
 from app.api.v1.endpoints import {% if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}attachments, {% endif %}auth, {% if cookiecutter.realtime == "yes" %}events, {% endif %}{% if cookiecutter.example_resource %}items, {% endif %}users
 
 API_V1_PREFIX = "/api/v1"
+{%- if cookiecutter.realtime == "yes" %}
+# The event stream, for the layer that may cut its response off (app/http/streams.py).
+EVENTS_PATH = f"{API_V1_PREFIX}{events.router.prefix}"
+{%- endif %}
 # In reading order; `make resource` adds each new resource's router at the end.
 ROUTERS: list[APIRouter] = [
     auth.router,
