@@ -90,7 +90,12 @@ TEAM_ONLY_AGENT_PATHS = (
 )
 ALL_AGENT_PATHS = (".claude", "AGENTS.md", "CLAUDE.md")
 # Realtime events: the hub, its routes and tests; each bake keeps the hub that fits its Redis.
-REALTIME_PATHS = ("app/events", "app/api/v1/endpoints/events.py", "tests/events")
+REALTIME_PATHS = (
+    "app/events",
+    "app/api/v1/endpoints/events.py",
+    "app/http/streams.py",
+    "tests/events",
+)
 MEMORY_HUB_PATHS = ("app/events/memory_hub.py",)
 REDIS_HUB_PATHS = ("app/events/redis_hub.py", "tests/events/test_two_instances.py")
 # Read by hooks/pre_gen_project.py before a re-bake (same name there).

@@ -30,4 +30,3 @@ class MemoryHub(EventHub):
     async def replay(self, user_id: uuid.UUID, after: str) -> Replay:
         kept = list(self._kept.get(user_id, ()))
         return window_after(kept, after, self.replay_size)
-

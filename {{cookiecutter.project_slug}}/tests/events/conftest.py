@@ -20,7 +20,7 @@ from app.core.config import Settings, with_database_suffix
 from app.main import create_app
 from tests.conftest import PASSWORD, reset_database
 from tests.settings import changed_settings
-from tests.urls import LOGIN, REGISTER
+from tests.urls import LOGIN, ME, REGISTER
 
 # Every wait on the server is bounded: a missing event fails the test, never hangs it.
 WAIT_SECONDS = 10.0
@@ -109,6 +109,13 @@ async def sign_up(base_url: str) -> Account:
         login = await client.post(LOGIN, data={"username": email, "password": PASSWORD})
         assert login.status_code == 200, login.text
     return Account(created.json()["id"], email, login.json()["access_token"])
+
+
+async def rename(served: Served, account: Account, name: str) -> None:
+    """Changes the account's name: an `account.updated` event, in every bake."""
+    async with httpx.AsyncClient(base_url=served.base_url) as client:
+        changed = await client.patch(ME, json={"full_name": name}, headers=account.headers)
+        assert changed.status_code == 200, changed.text
 
 
 @dataclass

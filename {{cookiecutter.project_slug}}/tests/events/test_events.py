@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import json
+import signal
 import socket
 import uuid
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from websockets.exceptions import ConnectionClosed
 
 from app.core.config import Settings
 from app.main import create_app
+from app.server import end_streams_on_exit
 from tests.events.conftest import (
     EVENTS,
     WAIT_SECONDS,
@@ -21,19 +23,14 @@ from tests.events.conftest import (
     EventStream,
     Served,
     open_stream,
+    rename,
     serve,
     sign_up,
 )
-from tests.urls import LOGOUT_ALL, ME{% if cookiecutter.example_resource %}, url_for
+from tests.urls import LOGOUT_ALL{% if cookiecutter.example_resource %}, url_for
 
 ITEMS = url_for("list_items")
 {%- endif %}
-
-
-async def rename(served: Served, account: Account, name: str) -> None:
-    async with httpx.AsyncClient(base_url=served.base_url) as client:
-        changed = await client.patch(ME, json={"full_name": name}, headers=account.headers)
-        assert changed.status_code == 200, changed.text
 
 
 async def next_account_event(stream: EventStream) -> dict[str, Any]:
@@ -255,3 +252,23 @@ async def test_a_stalled_consumer_is_dropped_and_memory_stays_bounded(
     assert not hub.open_streams, f"still subscribed after {published} events"
     assert published < 2000
     assert grown < 32 * 1024 * 1024, f"grew {grown} bytes while {published} events were published"
+
+
+async def test_shutdown_ends_every_stream_with_a_close_event(
+    events_settings: Callable[..., Settings],
+) -> None:
+    app = create_app(events_settings())
+    async with serve(app) as served:
+        alice = await sign_up(served.base_url)
+        async with open_stream(served.base_url, alice) as stream:
+            previous = signal.signal(signal.SIGTERM, lambda *_: None)  # uvicorn's, in a server
+            try:
+                end_streams_on_exit(app)  # what app.server.serve does
+                signal.raise_signal(signal.SIGTERM)
+                closed = await stream.next()
+            finally:
+                signal.signal(signal.SIGTERM, previous)
+        async with httpx.AsyncClient(base_url=served.base_url) as client:
+            refused = await client.get(EVENTS, headers=alice.headers)
+    assert (closed.event, closed.data) == ("close", {"reason": "shutdown"})
+    assert refused.status_code == 429  # no new stream while the server stops
