@@ -17,10 +17,11 @@ import uvicorn
 from fastapi import FastAPI
 
 from app.core.config import Settings, with_database_suffix
+from app.core.security import create_token
 from app.main import create_app
-from tests.conftest import PASSWORD, reset_database
+from tests.conftest import make_user, reset_database
 from tests.settings import changed_settings
-from tests.urls import LOGIN, ME, REGISTER
+from tests.urls import ME
 
 # Every wait on the server is bounded: a missing event fails the test, never hangs it.
 WAIT_SECONDS = 10.0
@@ -100,15 +101,19 @@ class Account:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-async def sign_up(base_url: str) -> Account:
-    """A new account on the served app, signed in."""
+async def sign_up(served: Served) -> Account:
+    """A new account in the served app's database, with an access token.
+
+    Written straight to the database, not registered and logged in over HTTP: a served app
+    sends the welcome email after the response, and on SQLite that write can collide with the
+    login's (the in-process test client waits for it; a real client does not).
+    """
     email = f"events-{uuid.uuid4().hex[:10]}@example.com"
-    async with httpx.AsyncClient(base_url=base_url) as client:
-        created = await client.post(REGISTER, json={"email": email, "password": PASSWORD})
-        assert created.status_code == 201, created.text
-        login = await client.post(LOGIN, data={"username": email, "password": PASSWORD})
-        assert login.status_code == 200, login.text
-    return Account(created.json()["id"], email, login.json()["access_token"])
+    settings: Settings = served.app.state.settings
+    async with served.app.state.db.transaction() as session:
+        user = await make_user(session, settings, email=email)
+    token = create_token(str(user.id), "access", settings, version=user.token_version).token
+    return Account(str(user.id), email, token)
 
 
 async def rename(served: Served, account: Account, name: str) -> None:

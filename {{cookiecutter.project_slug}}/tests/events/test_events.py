@@ -42,7 +42,7 @@ async def next_account_event(stream: EventStream) -> dict[str, Any]:
 
 
 async def test_a_user_hears_their_own_changes_and_never_another_users(served: Served) -> None:
-    alice, bob = await sign_up(served.base_url), await sign_up(served.base_url)
+    alice, bob = await sign_up(served), await sign_up(served)
     async with (
         open_stream(served.base_url, alice) as alices,
         open_stream(served.base_url, bob) as bobs,
@@ -57,7 +57,7 @@ async def test_a_user_hears_their_own_changes_and_never_another_users(served: Se
 
 
 async def test_the_owner_hears_an_item_created_updated_and_deleted(served: Served) -> None:
-    alice, bob = await sign_up(served.base_url), await sign_up(served.base_url)
+    alice, bob = await sign_up(served), await sign_up(served)
     async with (
         open_stream(served.base_url, alice) as alices,
         open_stream(served.base_url, bob) as bobs,
@@ -81,7 +81,7 @@ async def test_the_owner_hears_an_item_created_updated_and_deleted(served: Serve
 
 
 async def test_a_rolled_back_write_is_never_announced(served: Served) -> None:
-    alice = await sign_up(served.base_url)
+    alice = await sign_up(served)
     async with (
         open_stream(served.base_url, alice) as alices,
         httpx.AsyncClient(base_url=served.base_url, headers=alice.headers) as client,
@@ -94,7 +94,7 @@ async def test_a_rolled_back_write_is_never_announced(served: Served) -> None:
 
 
 async def test_a_reconnect_with_last_event_id_gets_what_it_missed(served: Served) -> None:
-    alice = await sign_up(served.base_url)
+    alice = await sign_up(served)
     async with open_stream(served.base_url, alice) as stream:
         await rename(served, alice, "Seen")
         seen = await stream.next()
@@ -115,7 +115,7 @@ async def test_a_last_event_id_outside_the_window_says_so(
     events_settings: Callable[..., Settings],
 ) -> None:
     async with serve(create_app(events_settings(events_replay_size=2))) as served:
-        alice = await sign_up(served.base_url)
+        alice = await sign_up(served)
         async with open_stream(served.base_url, alice) as stream:
             await rename(served, alice, "Old")
             old = await stream.next()
@@ -128,7 +128,7 @@ async def test_a_last_event_id_outside_the_window_says_so(
 
 
 async def test_idle_streams_get_heartbeats(served: Served) -> None:
-    alice = await sign_up(served.base_url)
+    alice = await sign_up(served)
     async with open_stream(served.base_url, alice) as stream:
         for _ in range(2):
             await stream.next_heartbeat(within=5)
@@ -160,7 +160,7 @@ async def close_code(websocket: ClientConnection) -> int | None:
 
 
 async def test_the_websocket_carries_the_same_events_and_answers_pings(served: Served) -> None:
-    alice = await sign_up(served.base_url)
+    alice = await sign_up(served)
     async with await socket_for(served, alice) as websocket:
         assert await receive(websocket) == {"type": "ready"}
         await websocket.send(json.dumps({"type": "ping"}))
@@ -180,7 +180,7 @@ async def test_the_websocket_refuses_a_bad_or_late_token(served: Served) -> None
 
 
 async def test_revocation_closes_the_stream_and_the_socket(served: Served) -> None:
-    alice = await sign_up(served.base_url)
+    alice = await sign_up(served)
     async with (
         open_stream(served.base_url, alice) as stream,
         await socket_for(served, alice) as websocket,
@@ -199,7 +199,7 @@ async def test_streams_past_the_caps_are_refused_with_the_envelope(
 ) -> None:
     settings = events_settings(events_max_streams_per_user=1)
     async with serve(create_app(settings)) as served:
-        alice = await sign_up(served.base_url)
+        alice = await sign_up(served)
         async with (
             open_stream(served.base_url, alice),
             httpx.AsyncClient(base_url=served.base_url) as client,
@@ -221,7 +221,7 @@ async def test_a_stalled_consumer_is_dropped_and_memory_stays_bounded(
     events_settings: Callable[..., Settings],
 ) -> None:
     async with serve(create_app(events_settings(events_queue_size=8))) as served:
-        alice = await sign_up(served.base_url)
+        alice = await sign_up(served)
         hub = served.app.state.events
         host, port = served.base_url.removeprefix("http://").split(":")
         # A client that sends its request and then never reads: a small receive buffer, so the
@@ -259,7 +259,7 @@ async def test_shutdown_ends_every_stream_with_a_close_event(
 ) -> None:
     app = create_app(events_settings())
     async with serve(app) as served:
-        alice = await sign_up(served.base_url)
+        alice = await sign_up(served)
         async with open_stream(served.base_url, alice) as stream:
             previous = signal.signal(signal.SIGTERM, lambda *_: None)  # uvicorn's, in a server
             try:

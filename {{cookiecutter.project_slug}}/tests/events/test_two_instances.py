@@ -17,7 +17,7 @@ async def test_two_instances_deliver_each_event_once(
 ) -> None:
     settings = events_settings()  # one event key prefix: one bus
     async with serve(create_app(settings)) as first, serve(create_app(settings)) as second:
-        alice = await sign_up(first.base_url)
+        alice = await sign_up(first)
         async with (
             open_stream(first.base_url, alice) as on_first,
             open_stream(second.base_url, alice) as on_second,
