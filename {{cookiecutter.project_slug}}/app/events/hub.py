@@ -35,17 +35,21 @@ class Event:
     id: str
     user_id: uuid.UUID
     type: str  # "item.created", "account.updated" ...
-    data: Mapping[str, Any]
+    # The payload as JSON text, encoded once per event: a user's streams all send these bytes.
+    data: str
 
     def to_json(self) -> str:
-        return json.dumps(
-            {"id": self.id, "user_id": str(self.user_id), "type": self.type, "data": self.data}
-        )
+        return self.message(id=self.id, user_id=str(self.user_id), type=self.type)
+
+    def message(self, **fields: str) -> str:
+        """A JSON object of `fields` and this event's data, which is not decoded to do it."""
+        head = json.dumps(fields)
+        return f'{head[:-1]}, "data": {self.data}}}'
 
     @classmethod
     def from_json(cls, text: str) -> "Event":
         raw = json.loads(text)
-        return cls(raw["id"], uuid.UUID(raw["user_id"]), raw["type"], raw["data"])
+        return cls(raw["id"], uuid.UUID(raw["user_id"]), raw["type"], json.dumps(raw["data"]))
 
 
 @dataclass(frozen=True, slots=True)

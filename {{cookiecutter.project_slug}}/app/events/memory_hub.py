@@ -1,5 +1,6 @@
 """The in-process hub: events reach the streams of this process only (one process, one replica)."""
 
+import json
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Mapping
@@ -19,7 +20,7 @@ class MemoryHub(EventHub):
         self._kept: OrderedDict[uuid.UUID, deque[Event]] = OrderedDict()
 
     async def _send(self, user_id: uuid.UUID, type_: str, data: Mapping[str, Any]) -> None:
-        event = Event(self._ids.next(), user_id, type_, data)
+        event = Event(self._ids.next(), user_id, type_, json.dumps(data))
         kept = self._kept.setdefault(user_id, deque(maxlen=self.replay_size))
         kept.append(event)
         self._kept.move_to_end(user_id)

@@ -84,21 +84,23 @@ class RedisHub(EventHub):
 
     async def _send(self, user_id: uuid.UUID, type_: str, data: Mapping[str, Any]) -> None:
         key = self._key(user_id)
+        encoded = json.dumps(data)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.xadd(
                 key,
-                {"type": type_, "data": json.dumps(data)},
+                {"type": type_, "data": encoded},
                 maxlen=self.replay_size,
                 approximate=False,  # exact: the window is what EVENTS_REPLAY_SIZE says
             )
             pipe.expire(key, REPLAY_TTL_SECONDS)
             event_id, _ = await pipe.execute()
-        await self.redis.publish(self.channel, Event(event_id, user_id, type_, data).to_json())
+        event = Event(event_id, user_id, type_, encoded)
+        await self.redis.publish(self.channel, event.to_json())
 
     async def replay(self, user_id: uuid.UUID, after: str) -> Replay:
         entries = await self.redis.xrange(self._key(user_id), "-", "+", count=self.replay_size)
         kept = [
-            Event(event_id, user_id, fields["type"], json.loads(fields["data"]))
+            Event(event_id, user_id, fields["type"], fields["data"])
             for event_id, fields in entries
         ]
         return window_after(kept, after, self.replay_size)

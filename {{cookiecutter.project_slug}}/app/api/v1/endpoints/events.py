@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Header, WebSocket, WebSocketDisconnect
-from fastapi.sse import EventSourceResponse, ServerSentEvent
+from fastapi.sse import EventSourceResponse, format_sse_event
 
 from app.api.deps import EventStreamDep, signed_in_principal, still_signed_in
 from app.core.exceptions import TooManyStreamsError, UnauthorizedError
@@ -20,6 +20,16 @@ from app.http.responses import error_responses
 router = APIRouter(prefix="/events", tags=["events"])
 socket_router = APIRouter(prefix="/events", tags=["events"])
 
+# What FastAPI's own SSE responses say: no caching, and no buffering in nginx.
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+HEARTBEAT = format_sse_event(comment="heartbeat")
+REPLAY_GAP = format_sse_event(
+    data_str='{"reason": "outside the replay window"}', event="replay_gap"
+)
+STREAM_DOC: dict[str, Any] = {
+    "description": "The event stream: `event`, `data` (JSON), `id` per event",
+    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+}
 # The first WebSocket message must arrive this soon: {"type": "auth", "token": "..."}.
 AUTH_TIMEOUT_SECONDS = 5.0
 # How long a closing handshake may take; a client that stopped reading does not answer at all.
@@ -34,15 +44,13 @@ CLOSE_CODES = {
 }
 
 
-@router.get(
-    "",
-    response_class=EventSourceResponse,
-    responses=error_responses(401, 429, 503),
-)
+# Not response_class=EventSourceResponse: FastAPI then wraps the endpoint as a generator of
+# items; this one returns the response itself (see _encoded).
+@router.get("", responses={200: STREAM_DOC, **error_responses(401, 429, 503)})
 async def stream_events(
     stream: EventStreamDep,
     last_event_id: Annotated[str | None, Header(description="Resume after this event")] = None,
-) -> AsyncIterator[ServerSentEvent]:
+) -> EventSourceResponse:
     """Your events as server-sent events; each has an id to resume from with Last-Event-ID.
 
     Comments (`: heartbeat`) keep proxies from closing an idle stream. The server ends the
@@ -50,18 +58,23 @@ async def stream_events(
     `slow_consumer` or `shutdown` (reconnect).
     """
     items = stream.hub.stream(stream.subscription, last_event_id, stream.still_allowed)
+    return EventSourceResponse(_encoded(items), headers=SSE_HEADERS)
+
+
+async def _encoded(
+    items: AsyncIterator[Event | Heartbeat | ReplayGap | Closed],
+) -> AsyncIterator[bytes]:
+    """FastAPI's SSE wire format, without its per-item generator machinery (two task hops and a
+    pydantic model per event and stream): an event's JSON is encoded once for all its streams."""
     async for item in items:
-        yield as_server_sent(item)
-
-
-def as_server_sent(item: Event | Heartbeat | ReplayGap | Closed) -> ServerSentEvent:
-    if isinstance(item, Event):
-        return ServerSentEvent(id=item.id, event=item.type, data=item.data)
-    if isinstance(item, Heartbeat):
-        return ServerSentEvent(comment="heartbeat")
-    if isinstance(item, ReplayGap):
-        return ServerSentEvent(event="replay_gap", data={"reason": "outside the replay window"})
-    return ServerSentEvent(event="close", data={"reason": item.reason})
+        if isinstance(item, Event):
+            yield format_sse_event(data_str=item.data, event=item.type, id=item.id)
+        elif isinstance(item, Heartbeat):
+            yield HEARTBEAT
+        elif isinstance(item, ReplayGap):
+            yield REPLAY_GAP
+        else:
+            yield format_sse_event(data_str=json.dumps({"reason": item.reason}), event="close")
 
 
 @socket_router.websocket("/ws")
@@ -134,7 +147,7 @@ async def _answer_pings(websocket: WebSocket, scope: anyio.CancelScope) -> None:
 
 def as_message(item: Event | Heartbeat | ReplayGap) -> str:
     if isinstance(item, Event):
-        return json.dumps({"type": "event", "id": item.id, "event": item.type, "data": item.data})
+        return item.message(type="event", id=item.id, event=item.type)
     if isinstance(item, Heartbeat):
         return '{"type": "heartbeat"}'
     return '{"type": "replay_gap"}'
