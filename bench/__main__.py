@@ -7,6 +7,8 @@ measure "before").
 
 Where the bake stores uploads on its local disk (the default), it also uploads a 100 MB file
 (server memory, time against a plain copy) and an oversize chunked body (bench/uploads.py).
+Where it has realtime events, it holds 1,000 idle SSE streams on the template's one worker
+(memory, idle CPU) and times one change reaching all of them (bench/realtime.py).
 
 Besides the hot-path ratios it plays two production events: a login spike (users/me throughput
 while BENCH_STORM_CONNECTIONS clients log in) and, where the bake keeps its rate limits in Redis,
@@ -21,7 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import calls, project, uploads
+from bench import calls, project, realtime, uploads
 from bench.load import Target, wrk_available
 from bench.measure import (
     Comparison,
@@ -78,6 +80,9 @@ def _template_env(baked: project.Baked, database_url: str) -> dict[str, str]:
         "JWT_AUDIENCE": f"{baked.slug}-api",
         # Room for the 100 MB upload; a deployer sets the largest file their users need.
         "UPLOAD_MAX_BYTES": str(uploads.UPLOAD_MAX_BYTES),
+        # The 1,000 streams are one user's, so one change reaches all of them: the per-user cap
+        # (5 by default) must let them in. Each stream costs the same whoever holds it.
+        "EVENTS_MAX_STREAMS_PER_USER": str(realtime.MAX_STREAMS_PER_USER),
     }
 
 
@@ -235,6 +240,16 @@ def _measure_uploads(baked: project.Baked, template: Server) -> dict[str, Any]:
     return uploads.measure(template.base_url, template.process.pid, token, storage, OUT)
 
 
+def _realtime_baked(baked: project.Baked) -> bool:
+    return (baked.path / "app" / "events" / "hub.py").exists()
+
+
+def _measure_realtime(template: Server) -> dict[str, Any]:
+    print(f"measuring {realtime.STREAMS} idle event streams and one change to all ...", flush=True)
+    token = fresh_token(template.base_url)
+    return realtime.measure(template.base_url, template.process.pid, token)
+
+
 def main() -> int:
     plan = _plan()
     cache = ROOT / ".cache"
@@ -246,6 +261,7 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     redis = start_redis(OUT / "redis.log") if project.uses_redis(baked) else None
     upload: dict[str, Any] | None = None
+    events: dict[str, Any] | None = None
     try:
         env, manual_env = _environments(baked, database_url, redis)
         servers = _start_all(baked, env, manual_env)
@@ -255,6 +271,8 @@ def main() -> int:
             rows = _measure(servers, plan, seeded, redis)
             if _uploads_on_disk(baked):
                 upload = _measure_uploads(baked, servers[0])
+            if _realtime_baked(baked):
+                events = _measure_realtime(servers[0])
         finally:
             for server in servers:
                 server.stop()
@@ -276,6 +294,9 @@ def main() -> int:
     if upload is not None:
         extras["uploads"] = upload
         targets += uploads.targets(upload)
+    if events is not None:
+        extras["realtime"] = events
+        targets += realtime.targets(events)
     write_all(OUT, rows, targets, extras)
     print((OUT / "results.md").read_text())
     print(f"plot: {OUT / 'targets_and_latency.png'}")

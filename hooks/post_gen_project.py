@@ -99,6 +99,15 @@ OTHER_AGENT_TOOL_PATHS = (
 ALL_AGENT_PATHS = (".claude", "AGENTS.md", "CLAUDE.md", *OTHER_AGENT_TOOL_PATHS)
 # Folders that removals above can leave empty (ci=none with agent_tools=claude empties .github).
 EMPTIED_FOLDERS = (".github",)
+# Realtime events: the hub, its routes and tests; each bake keeps the hub that fits its Redis.
+REALTIME_PATHS = (
+    "app/events",
+    "app/api/v1/endpoints/events.py",
+    "app/http/streams.py",
+    "tests/events",
+)
+MEMORY_HUB_PATHS = ("app/events/memory_hub.py",)
+REDIS_HUB_PATHS = ("app/events/redis_hub.py", "tests/events/test_two_instances.py")
 # Read by hooks/pre_gen_project.py before a re-bake (same name there).
 MANIFEST = ".bake-manifest.json"
 
@@ -126,6 +135,9 @@ REMOVALS: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
     ("agent_files", "backend", TEAM_ONLY_AGENT_PATHS),
     ("agent_files", "none", ALL_AGENT_PATHS),
     ("agent_tools", "claude", OTHER_AGENT_TOOL_PATHS),
+    ("realtime", "no", REALTIME_PATHS),
+    ("__redis", "no", REDIS_HUB_PATHS),
+    ("__redis", "yes", MEMORY_HUB_PATHS),
 )
 
 

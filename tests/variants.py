@@ -69,6 +69,8 @@ VARIANTS = (
     row("no_ci", "matrix", ci="none", file_storage="none"),
     row("py312", "matrix", python_version="3.12"),
     row("py313", "matrix", python_version="3.13"),
+    # No realtime events: no hub, routes, settings or tests of them (the post hook's table).
+    row("no_realtime", "matrix", realtime="no"),
     row("sqlite_redis", "matrix", database="sqlite", rate_limit_storage="redis"),
     row("no_items_agents_backend", "matrix agents", example_resource=False, agent_files="backend"),
     row("no_items_agents_none", "matrix agents", example_resource=False, agent_files="none"),

@@ -12,11 +12,14 @@ from app.api.rate_limit import RateLimiter
 {%- if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}
 from app.api.v1.endpoints.attachments import UPLOAD_PATH
 {%- endif %}
-from app.api.v1.router import include_api_v1
+from app.api.v1.router import {% if cookiecutter.realtime == "yes" %}EVENTS_PATH, {% endif %}include_api_v1
 from app.cache.stores import build_cache
 from app.core.config import Settings, get_settings
 from app.db.session import create_database
 from app.emails.sender import build_email_sender
+{%- if cookiecutter.realtime == "yes" %}
+from app.events import build_event_hub
+{%- endif %}
 from app.http.error_handlers import register_exception_handlers
 from app.http.metrics_middleware import MetricsMiddleware
 from app.http.middleware import (
@@ -24,6 +27,9 @@ from app.http.middleware import (
     EnvelopeCORSMiddleware,
     RequestContextMiddleware,
 )
+{%- if cookiecutter.realtime == "yes" %}
+from app.http.streams import AbortableResponseMiddleware
+{%- endif %}
 {%- if cookiecutter.background_jobs == "taskiq" %}
 from app.jobs.broker import broker
 {%- endif %}
@@ -38,12 +44,28 @@ from app.storage import build_storage
 
 # The docs' sections in reading order: sign in first, health last (its routes are matched first);
 # `make resource` puts each new resource's before health.
-OPENAPI_TAGS = [{"name": "auth"}, {"name": "users"}{% if cookiecutter.example_resource %}, {"name": "items"}{% endif %}, {"name": "health"}]
+{%- if cookiecutter.realtime == "yes" and cookiecutter.example_resource %}
+OPENAPI_TAGS = [
+    {"name": "auth"},
+    {"name": "users"},
+    {"name": "events"},
+    {"name": "items"},
+    {"name": "health"},
+]
+{%- else %}
+OPENAPI_TAGS = [{"name": "auth"}, {"name": "users"}{% if cookiecutter.realtime == "yes" %}, {"name": "events"}{% endif %}{% if cookiecutter.example_resource %}, {"name": "items"}{% endif %}, {"name": "health"}]
+{%- endif %}
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+{%- if cookiecutter.realtime == "yes" %}
+    await app.state.events.start()
     yield
+    await app.state.events.close()  # every open stream gets its `close` event first
+{%- else %}
+    yield
+{%- endif %}
 {%- if cookiecutter.background_jobs == "taskiq" %}
     if not broker.is_worker_process:  # the worker's broker is closed by taskiq itself
         await broker.shutdown()
@@ -96,6 +118,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = RateLimiter(settings)
     app.state.cache = build_cache(settings)
     app.state.email = build_email_sender(settings)
+{%- if cookiecutter.realtime == "yes" %}
+    app.state.events = build_event_hub(settings)
+{%- endif %}
 {%- if cookiecutter.file_storage != "none" %}
     app.state.storage = build_storage(settings)
 {%- endif %}
@@ -112,6 +137,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _add_middleware(app: FastAPI, settings: Settings) -> None:
     """Added innermost first; the request context layer wraps everything."""
+{%- if cookiecutter.realtime == "yes" %}
+    app.add_middleware(AbortableResponseMiddleware, paths=frozenset({EVENTS_PATH}))
+{%- endif %}
 {%- if cookiecutter.example_resource and cookiecutter.file_storage != "none" %}
     app.add_middleware(
         BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, streamed=UPLOAD_PATH

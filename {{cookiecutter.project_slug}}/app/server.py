@@ -6,9 +6,22 @@ libraries, the routes, the settings) is taken out of every collection, and young
 run less often, so reference counting frees a request's objects before a collection looks at
 them. Cycles are still collected, in fewer and larger batches. PERFORMANCE.md has the numbers.
 Tests and tools import `app.main.create_app` and keep Python's defaults.
+{%- if cookiecutter.realtime == "yes" %}
+
+uvicorn stops only once every response has ended, and an event stream never ends by itself: on
+SIGTERM or SIGINT the hub first ends every stream (each gets its `close` event), so the server
+stops at once instead of waiting for --timeout-graceful-shutdown to cut them off.
+{%- endif %}
 """
 
+{% if cookiecutter.realtime == "yes" -%}
+import asyncio
+{% endif -%}
 import gc
+{%- if cookiecutter.realtime == "yes" %}
+import signal
+from types import FrameType
+{%- endif %}
 
 from fastapi import FastAPI
 
@@ -30,4 +43,29 @@ def serve() -> FastAPI:
     served = create_app(settings)
     if settings.gc_tuning_enabled:
         tune_garbage_collector()  # after the app: all of it lives until exit
+{%- if cookiecutter.realtime == "yes" %}
+    end_streams_on_exit(served)
+{%- endif %}
     return served
+{%- if cookiecutter.realtime == "yes" %}
+
+
+def end_streams_on_exit(app: FastAPI) -> None:
+    """Chains the hub's shutdown in front of uvicorn's own SIGTERM and SIGINT handlers.
+
+    uvicorn builds the app inside its running loop, after installing those handlers.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # built outside a server: nothing to stop
+        return
+    for number in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(number)
+
+        def handle(signum: int, frame: FrameType | None, previous: object = previous) -> None:
+            loop.call_soon_threadsafe(app.state.events.shutdown)
+            if callable(previous):
+                previous(signum, frame)
+
+        signal.signal(number, handle)
+{%- endif %}

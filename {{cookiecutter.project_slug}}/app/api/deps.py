@@ -2,15 +2,23 @@
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+{%- if cookiecutter.realtime == "yes" %}
+from functools import partial
+{%- endif %}
 from typing import Annotated
 
 from fastapi import BackgroundTasks, Depends, Form, Request, Response
 from fastapi.security import OAuth2PasswordBearer
+from starlette.requests import HTTPConnection
 
 from app.api.rate_limit import count_login_attempt, email_account_has_room
 from app.core.config import Settings
 from app.core.exceptions import ForbiddenError, UnauthorizedError
 from app.db.session import Database, ReadSession, WriteSession
+{%- if cookiecutter.realtime == "yes" %}
+from app.events.hub import EventHub, Subscription
+from app.http.streams import response_abort
+{%- endif %}
 {%- if cookiecutter.background_jobs == "taskiq" %}
 from app.jobs.queue import EmailJobs
 {%- else %}
@@ -94,8 +102,19 @@ async def get_auth_service(database: DatabaseDep, settings: SettingsDep) -> Auth
     return AuthService(database, settings)
 
 
+{%- if cookiecutter.realtime == "yes" %}
+
+
+async def get_account_service(
+    request: Request, database: DatabaseDep, settings: SettingsDep
+) -> AccountService:
+    return AccountService(database, settings, events=request.app.state.events)
+{%- else %}
+
+
 async def get_account_service(database: DatabaseDep, settings: SettingsDep) -> AccountService:
     return AccountService(database, settings)
+{%- endif %}
 
 
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
@@ -110,8 +129,8 @@ TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
 # before the session in an endpoint's parameters (a second session while one is held is refused).
 # The settings come straight from the app: each level of dependencies costs FastAPI work on
 # every authenticated request.
-async def _signed_in(request: Request, token: str | None) -> Principal:
-    auth = AuthService(request.app.state.db, request.app.state.settings)
+async def signed_in_principal(connection: HTTPConnection, token: str | None) -> Principal:
+    auth = AuthService(connection.app.state.db, connection.app.state.settings)
     principal = await auth.principal_for_access_token(token)
     if not principal.is_active:  # deactivation takes effect on the next request, not at expiry
         raise UnauthorizedError()
@@ -120,7 +139,7 @@ async def _signed_in(request: Request, token: str | None) -> Principal:
 
 async def get_signed_in_user(request: Request, token: TokenDep) -> Principal:
     """The token's active user, verified or not."""
-    return await _signed_in(request, token)
+    return await signed_in_principal(request, token)
 
 
 SignedInUser = Annotated[Principal, Depends(get_signed_in_user)]
@@ -128,7 +147,7 @@ SignedInUser = Annotated[Principal, Depends(get_signed_in_user)]
 
 async def get_current_active_user(request: Request, token: TokenDep) -> Principal:
     """A signed-in user; unverified ones may only read unless UNVERIFIED_USER_ACCESS=full."""
-    principal = await _signed_in(request, token)
+    principal = await signed_in_principal(request, token)
     settings: Settings = request.app.state.settings
     read_only = settings.unverified_user_access == "read_only"
     if read_only and not principal.is_verified and request.method not in SAFE_METHODS:
@@ -177,7 +196,12 @@ LoginFormDep = Annotated[LoginForm, Depends(counted_login_form)]
 
 
 async def get_user_service(request: Request) -> UserService:
+{%- if cookiecutter.realtime == "yes" %}
+    state = request.app.state
+    return UserService(state.settings, state.cache, events=state.events)
+{%- else %}
     return UserService(request.app.state.settings, request.app.state.cache)
+{%- endif %}
 
 
 async def get_email_verification_service(settings: SettingsDep) -> EmailVerificationService:
@@ -213,11 +237,55 @@ async def account_email_request(request: Request, data: AccountEmailRequest) -> 
 
 EmailJobsDep = Annotated[EmailJobs, Depends(get_email_jobs)]
 AccountEmailDep = Annotated[AccountEmail, Depends(account_email_request)]
+{%- if cookiecutter.realtime == "yes" %}
+
+
+async def still_signed_in(connection: HTTPConnection, token: str | None) -> bool:
+    """Whether `token` still names an active user: what an open event stream re-checks."""
+    try:
+        await signed_in_principal(connection, token)
+    except UnauthorizedError:
+        return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class OpenStream:
+    """An event stream of the signed-in user, registered with the hub until the response ends."""
+
+    hub: EventHub
+    subscription: Subscription
+    still_allowed: Callable[[], Awaitable[bool]]
+
+
+async def open_event_stream(
+    request: Request, user: SignedInUser, token: TokenDep
+) -> AsyncIterator[OpenStream]:
+    """429 TOO_MANY_STREAMS past the caps; the stream is unregistered once its response ends.
+
+    A stream dropped for falling behind ends its response (app/http/streams.py): its client
+    stopped reading, so the send the response waits in would never finish.
+    """
+    hub: EventHub = request.app.state.events
+    subscription = hub.subscribe(user.id, "sse")
+    subscription.abort = response_abort(request.scope)
+    try:
+        yield OpenStream(hub, subscription, partial(still_signed_in, request, token))
+    finally:
+        hub.unsubscribe(subscription)
+
+
+EventStreamDep = Annotated[OpenStream, Depends(open_event_stream)]
+{%- endif %}
 {%- if cookiecutter.example_resource %}
 
 
 async def get_item_service(request: Request) -> ItemService:
+{%- if cookiecutter.realtime == "yes" %}
+    return ItemService(request.app.state.cache, events=request.app.state.events)
+{%- else %}
     return ItemService(request.app.state.cache)
+{%- endif %}
 
 
 ItemServiceDep = Annotated[ItemService, Depends(get_item_service)]

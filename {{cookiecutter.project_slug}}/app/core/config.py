@@ -214,7 +214,23 @@ class Settings(BaseSettings):
     # Start of every cache key: services sharing one store must use different prefixes.
     cache_key_prefix: str = "{{ cookiecutter.project_slug }}:cache"
 
-    # The served process (app/server.py) freezes start-up objects out of the garbage collector.
+{% if cookiecutter.realtime == "yes" %}    # GET /api/v1/events and /api/v1/events/ws (app/events/, docs/operations.md "Realtime").
+    # Each stream re-checks its token this often (a revoked one closes it) and sends a heartbeat.
+    events_heartbeat_seconds: float = Field(default=15.0, gt=0, le=300)
+    # Open streams (SSE and WebSocket together) one user may hold, and this process may hold;
+    # past either, a new one is refused with 429 TOO_MANY_STREAMS.
+    events_max_streams_per_user: int = Field(default=5, ge=1, le=1000)
+    events_max_streams_per_instance: int = Field(default=2000, ge=1)
+    # Events waiting for one stream; a stream this far behind is dropped (slow consumer).
+    events_queue_size: int = Field(default=100, ge=1, le=10_000)
+    # Events kept per user for a reconnect's Last-Event-ID (the replay window).
+    events_replay_size: int = Field(default=100, ge=1, le=10_000)
+{%- if cookiecutter.__redis == "yes" %}
+    # Redis channel and stream keys start with this: services sharing one Redis differ here.
+    events_key_prefix: str = "{{ cookiecutter.project_slug }}:events"
+{%- endif %}
+
+{% endif %}    # The served process (app/server.py) freezes start-up objects out of the garbage collector.
     gc_tuning_enabled: bool = True
 
     log_level: str = "INFO"

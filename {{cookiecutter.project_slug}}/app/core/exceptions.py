@@ -76,6 +76,20 @@ class RateLimitedError(AppError):
     status_code = 429
     code = "RATE_LIMITED"
     message = "Too many requests"
+{%- if cookiecutter.realtime == "yes" %}
+
+
+class TooManyStreamsError(AppError):
+    """An event stream past EVENTS_MAX_STREAMS_PER_USER or _PER_INSTANCE; `cap` says which."""
+
+    status_code = 429
+    code = "TOO_MANY_STREAMS"
+    message = "Too many open event streams"
+
+    def __init__(self, cap: str) -> None:
+        super().__init__(details={"cap": cap})
+        self.cap = cap
+{%- endif %}
 
 
 {% if cookiecutter.file_storage != "none" %}class UploadRefusedError(AppError):

@@ -73,6 +73,25 @@ PASSWORD_HASHING_REJECTIONS = Counter(
     "password_hashing_rejections",
     "Requests refused with 503 SERVER_BUSY: the password hashing queue was full or too slow.",
 )
+{%- if cookiecutter.realtime == "yes" %}
+EVENT_STREAMS_OPEN = Gauge(
+    "event_streams_open", "Event streams (SSE and WebSocket) open in this process.", ["transport"]
+)
+EVENT_STREAMS_CLOSED = Counter(
+    "event_streams_closed",
+    "Event streams this process closed, by reason: slow_consumer (dropped), token (revoked or "
+    "expired), shutdown.",
+    ["reason"],
+)
+EVENT_STREAMS_REFUSED = Counter(
+    "event_streams_refused", "Event streams refused with TOO_MANY_STREAMS, by cap.", ["cap"]
+)
+EVENTS_PUBLISHED = Counter(
+    "events_published",
+    "Events published after their commit, by result: sent, or failed (logged, not retried).",
+    ["result"],
+)
+{%- endif %}
 {%- if cookiecutter.file_storage != "none" %}
 UPLOAD_BYTES_STORED = Counter(
     "upload_bytes_stored", "Bytes of uploaded files written to the file storage."

@@ -12,6 +12,9 @@ from app.core.config import Settings
 from app.core.exceptions import BadRequestError, UnauthorizedError
 from app.core.security import hash_password, verify_password
 from app.db.session import Database, WriteSession
+{%- if cookiecutter.realtime == "yes" %}
+from app.events.hub import Publisher
+{%- endif %}
 from app.models.user_tokens import TokenPurpose
 from app.models.users import Principal, User
 from app.repositories.refresh_tokens import RefreshTokenRepository
@@ -19,7 +22,7 @@ from app.repositories.users import UserRepository
 from app.schemas.users import UserUpdateMe
 from app.services.auth import end_all_sessions
 from app.services.user_tokens import UserTokenService, invalid_token
-from app.services.users import ensure_email_free
+from app.services.users import {% if cookiecutter.realtime == "yes" %}announce_account, {% endif %}ensure_email_free
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +40,18 @@ class UpdatedAccount:
 
 
 class AccountService:
+{%- if cookiecutter.realtime == "yes" %}
+    def __init__(
+        self, database: Database, settings: Settings, *, events: Publisher | None = None
+    ) -> None:
+        self.database = database
+        self.settings = settings
+        self.events = events
+{%- else %}
     def __init__(self, database: Database, settings: Settings) -> None:
         self.database = database
         self.settings = settings
+{%- endif %}
 
     async def update_me(self, signed_in: Principal, data: UserUpdateMe) -> UpdatedAccount:
         """Applies a user's own changes. A new password or email needs the current password and
@@ -64,7 +76,13 @@ class AccountService:
                 notice = await self._prepare_undo(session, user)
             if "hashed_password" in changes or notice is not None:
                 await end_all_sessions(user, users, RefreshTokenRepository(session))
+{%- if cookiecutter.realtime == "yes" %}
+            updated = await users.update(user, **changes)
+            announce_account(session, self.events, updated)
+            return UpdatedAccount(updated, notice)
+{%- else %}
             return UpdatedAccount(await users.update(user, **changes), notice)
+{%- endif %}
 
     async def _prepare_undo(self, session: WriteSession, user: User) -> EmailChangeNotice:
         """Stores the undo token for the address being replaced; the notice job mails it."""

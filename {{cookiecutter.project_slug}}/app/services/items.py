@@ -6,6 +6,9 @@ from functools import partial
 from app.cache.versioned import Cache
 from app.core.exceptions import NotFoundError
 from app.db.session import ReadSession, WriteSession, after_commit
+{%- if cookiecutter.realtime == "yes" %}
+from app.events.hub import Publisher
+{%- endif %}
 from app.models.items import Item
 from app.models.users import Principal
 from app.repositories.base import ResultPage
@@ -15,13 +18,28 @@ from app.schemas.items import ItemCreate, ItemListParams, ItemRead, ItemUpdate
 
 class ItemService:
     """The single-item read is cached (app/cache/): every write of items goes
+{%- if cookiecutter.realtime == "yes" %}
+    through this service, which invalidates the entry once the write has committed.
+    Each committed write is also announced to the owner's event streams (app/events/)."""
+{%- else %}
     through this service, which invalidates the entry once the write has committed."""
+{%- endif %}
 
-    def __init__(self, cache: Cache) -> None:
-        self.cache = cache
+{% if cookiecutter.realtime == "yes" %}    def __init__(self, cache: Cache, *, events: Publisher | None = None) -> None:
+{% else %}    def __init__(self, cache: Cache) -> None:
+{% endif %}        self.cache = cache
+{%- if cookiecutter.realtime == "yes" %}
+        self.events = events  # None: nobody is told (the CLI, service tests)
+{%- endif %}
 
     async def create(self, session: WriteSession, owner: Principal, data: ItemCreate) -> Item:
+{%- if cookiecutter.realtime == "yes" %}
+        item = await ItemRepository(session).create(owner_id=owner.id, **data.model_dump())
+        self._announce(session, "created", item)
+        return item
+{%- else %}
         return await ItemRepository(session).create(owner_id=owner.id, **data.model_dump())
+{%- endif %}
 
     async def list(
         self, session: ReadSession, user: Principal, params: ItemListParams
@@ -64,17 +82,37 @@ class ItemService:
         item = await self.get(session, user, item_id)
         changes = data.changes()
         self._forget(session, item.id)
+{%- if cookiecutter.realtime == "yes" %}
+        item = await ItemRepository(session).update(item, **changes)
+        self._announce(session, "updated", item)
+        return item
+{%- else %}
         return await ItemRepository(session).update(item, **changes)
+{%- endif %}
 
     async def delete(self, session: WriteSession, user: Principal, item_id: uuid.UUID) -> None:
         item = await self.get(session, user, item_id)
         self._forget(session, item.id)
+{%- if cookiecutter.realtime == "yes" %}
+        self._announce(session, "deleted", item)
+{%- endif %}
         await ItemRepository(session).delete(item)
 
     def _forget(self, session: WriteSession, item_id: uuid.UUID) -> None:
         """Invalidates the cached read once this write has committed (never before: a read in
         between would cache the row as it was)."""
         after_commit(session, partial(self.cache.invalidate, cache_key(item_id)))
+{%- if cookiecutter.realtime == "yes" %}
+
+    def _announce(self, session: WriteSession, change: str, item: Item) -> None:
+        """Tells the owner's event streams (`item.<change>`, the row as it is now) once
+        this write has committed: a rolled-back write is never announced."""
+        if self.events is None:
+            return
+        data = ItemRead.model_validate(item).model_dump(mode="json")
+        event = partial(self.events.publish, item.owner_id, f"item.{change}", data)
+        after_commit(session, event)
+{%- endif %}
 
 
 def cache_key(item_id: uuid.UUID) -> str:

@@ -169,6 +169,8 @@ class ResourceSpec:
     cached: bool = False
     # Deleting sets deleted_at; every query skips such rows; admins list, restore and purge them.
     soft_delete: bool = False
+    # Owned rows in a project with app/events/: each committed write is announced to the owner.
+    events: bool = False
 
     @property
     def model(self) -> str:
@@ -302,4 +304,5 @@ def parse(
         owned=is_owned,
         cached=parse_yes_no("cached", cached),
         soft_delete=parse_yes_no("soft_delete", soft_delete),
+        events=is_owned and (project / "app/events/hub.py").exists(),
     )
