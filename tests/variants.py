@@ -17,7 +17,7 @@ KUBERNETES = "kubernetes"  # tests/test_kubernetes.py: the manifests of each kub
 # and compose file, CI workflow, manifests. A variant changing nothing else bakes the code of its
 # "code twin" (the row with the same answers without these), whose types and tests run; the
 # matrix checks that the two bakes' code is the same file for file instead of running them again.
-PACKAGING_ANSWERS = frozenset({"agent_files", "docker", "ci", "kubernetes"})
+PACKAGING_ANSWERS = frozenset({"agent_files", "agent_tools", "docker", "ci", "kubernetes"})
 
 
 class Variant(NamedTuple):
