@@ -76,12 +76,14 @@ def test_variant_bakes_without_template_syntax(variant: str, bake: Baker) -> Non
 
 
 @pytest.mark.parametrize("variant", in_groups("lint"))
-def test_variant_passes_ruff_and_the_layer_contracts(variant: str, bake: Baker) -> None:
+def test_variant_passes_ruff_the_layer_contracts_and_agents_check(variant: str, bake: Baker) -> None:
     project = project_of(variant, bake)
     venv = shared_venv(project)
     run([venv_tool(venv, "ruff"), "check", "."], cwd=project)
     run([venv_tool(venv, "ruff"), "format", "--check", "."], cwd=project)
     run([venv_tool(venv, "lint-imports")], cwd=project)
+    # `make lint`'s last step: every name in this bake's agent files exists (code twins included).
+    run([venv_tool(venv, "python"), "-m", "tools.agents_check"], cwd=project)
 
 
 @pytest.mark.parametrize("variant", in_groups("mypy", twins=False))
