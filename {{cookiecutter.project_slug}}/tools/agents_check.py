@@ -21,6 +21,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import Any
 
 PROJECT = Path(__file__).resolve().parents[1]
 AGENTS_FILE = Path("AGENTS.md")
@@ -114,6 +115,18 @@ def exists(project: Path, doc: Path, cited: str, files: list[str]) -> bool:
     return (project / cited).exists() or (doc.parent / cited).exists()
 
 
+def served_paths(routes: Iterable[Any], prefix: str = "") -> Iterator[str]:
+    """Every route's full path, WebSockets too; FastAPI keeps an included router as one entry
+    (its `original_router` under the `include_context` prefix), so those are walked."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            context_prefix = str(route.include_context.prefix)
+            yield from served_paths(included.routes, prefix + context_prefix)
+        else:
+            yield prefix + str(getattr(route, "path", ""))
+
+
 def app_routes(project: Path) -> set[str]:
     """Paths the app routes, and every string literal under app/ that looks like a path (what
     middleware serves, such as the metrics endpoint, is no route)."""
@@ -122,7 +135,7 @@ def app_routes(project: Path) -> set[str]:
         sys.path.insert(0, str(project))
         from app.main import create_app
 
-        paths |= {str(getattr(route, "path", "")) for route in create_app().routes}
+        paths |= set(served_paths(create_app().routes))
     except Exception as error:  # a broken app still gets its agent files checked
         print(f"agents-check: routes read from the source only ({error!r})", file=sys.stderr)
     for source in (project / "app").rglob("*.py"):
