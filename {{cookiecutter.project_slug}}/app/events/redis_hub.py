@@ -100,7 +100,6 @@ class RedisHub(EventHub):
     async def replay(self, user_id: uuid.UUID, after: str) -> Replay:
         entries = await self.redis.xrange(self._key(user_id), "-", "+", count=self.replay_size)
         kept = [
-            Event(event_id, user_id, fields["type"], fields["data"])
-            for event_id, fields in entries
+            Event(event_id, user_id, fields["type"], fields["data"]) for event_id, fields in entries
         ]
         return window_after(kept, after, self.replay_size)

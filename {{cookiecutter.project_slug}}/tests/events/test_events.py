@@ -212,6 +212,14 @@ async def test_streams_past_the_caps_are_refused_with_the_envelope(
     assert refused.json()["error"]["details"] == {"cap": "user"}
 
 
+async def scrape(served: Served) -> str:
+    """The served app's /metrics (loopback is a private network: allowed by default)."""
+    async with httpx.AsyncClient(base_url=served.base_url) as client:
+        response = await client.get("/metrics")
+        assert response.status_code == 200
+        return response.text
+
+
 def resident_bytes() -> int:
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * 4096
@@ -249,6 +257,9 @@ async def test_a_stalled_consumer_is_dropped_and_memory_stays_bounded(
                 await asyncio.sleep(0)
         grown = resident_bytes() - before
         stalled.close()
+        metrics = await scrape(served)
+    assert 'event_streams_closed_total{reason="slow_consumer"}' in metrics
+    assert 'event_streams_open{transport="sse"} 0.0' in metrics
     assert not hub.open_streams, f"still subscribed after {published} events"
     assert published < 2000
     assert grown < 32 * 1024 * 1024, f"grew {grown} bytes while {published} events were published"
