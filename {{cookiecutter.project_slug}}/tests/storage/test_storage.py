@@ -13,6 +13,8 @@ from app.storage import Storage, build_storage
 from app.storage.base import InvalidKeyError
 {%- if cookiecutter.file_storage == "s3" %}
 from app.storage.s3 import PART_BYTES
+{%- else %}
+from app.storage.local import WRITE_BYTES
 {%- endif %}
 from tests.stored import partial_uploads, stored_bytes, stored_objects
 
@@ -85,6 +87,26 @@ async def test_download_url_serves_the_object_as_an_attachment(storage: Storage)
     assert response.headers["content-type"] == "application/pdf"
     await storage.delete(key)
 {%- else -%}
+async def test_a_file_larger_than_a_write_is_stored_in_order(
+    storage: Storage, settings: Settings
+) -> None:
+    key = new_key()
+    pieces = [bytes([n]) * (WRITE_BYTES // 3) for n in range(8)] + [b"tail"]
+    assert await storage.save(key, chunks_of(*pieces)) == sum(map(len, pieces))
+    assert stored_bytes(settings, key) == b"".join(pieces)
+    await storage.delete(key)
+
+
+async def test_a_failure_after_the_first_write_leaves_nothing(
+    storage: Storage, settings: Settings
+) -> None:
+    key = new_key()
+    with pytest.raises(Broken):
+        await storage.save(key, chunks_of(b"x" * WRITE_BYTES, b"more", fail=True))
+    assert key not in stored_objects(settings)
+    assert partial_uploads(settings) == 0
+
+
 async def test_open_reads_the_file_back_in_chunks(storage: Storage) -> None:
     key = new_key()
     await storage.save(key, chunks_of(b"a" * 100_000))
