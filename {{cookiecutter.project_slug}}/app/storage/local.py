@@ -16,9 +16,9 @@ import anyio
 from app.storage.base import checked_key
 
 CHUNK_BYTES = 64 * 1024
-# Written per trip to a worker thread: a thread hop per network read (at most 256 KiB, often
-# far less) was most of an upload's time (PERFORMANCE.md).
-WRITE_BYTES = 1024 * 1024
+# Written per trip to a worker thread: a trip per network read (at most 256 KiB) was most of
+# an upload's time; at most this much of a file is held in memory (PERFORMANCE.md).
+WRITE_BYTES = 4 * 1024 * 1024
 PARTIAL_DIR = ".partial"
 
 
