@@ -39,6 +39,9 @@ class _Part:
     headers: dict[bytes, bytes]
     data: list[bytes]
     ended: bool = False
+    # From Content-Disposition once the headers are complete (read once, not per chunk).
+    name: bytes | None = None
+    filename: bytes | None = None
 
 
 async def incoming_file(request: Request, *, field: str, max_bytes: int) -> IncomingFile:
@@ -92,6 +95,12 @@ async def _file_events(
     def on_header_end() -> None:
         parts[-1].headers[header.pop("name", b"").lower()] = header.pop("value", b"")
 
+    def on_headers_finished() -> None:
+        part = parts[-1]
+        disposition, options = parse_options_header(part.headers.get(b"content-disposition"))
+        if disposition == b"form-data":
+            part.name, part.filename = options.get(b"name"), options.get(b"filename")
+
     def on_part_data(data: bytes, start: int, end: int) -> None:
         parts[-1].data.append(data[start:end])
 
@@ -103,6 +112,7 @@ async def _file_events(
         "on_header_field": on_header_field,
         "on_header_value": on_header_value,
         "on_header_end": on_header_end,
+        "on_headers_finished": on_headers_finished,
         "on_part_data": on_part_data,
         "on_part_end": on_part_end,
     }
@@ -116,16 +126,13 @@ async def _file_events(
                 raise FileTooLargeError(details={"max_bytes": max_bytes})
             parser.write(chunk)
             for part in parts:
-                disposition, options = parse_options_header(
-                    part.headers.get(b"content-disposition")
-                )
-                if disposition != b"form-data" or options.get(b"name") != field:
+                if part.name != field:
                     part.data.clear()  # another field: its bytes are counted above, and dropped
                     continue
                 if not started:
                     started = True
-                    name = options.get(b"filename")
-                    yield _Start(name.decode("utf-8", "replace") if name is not None else None)
+                    name = part.filename
+                    yield _Start(None if name is None else name.decode("utf-8", "replace"))
                 for data in part.data:
                     file_bytes += len(data)
                     if file_bytes > max_bytes:

@@ -1,12 +1,12 @@
 """Generic data access. Repositories run queries and return ORM objects or None; no rules, no HTTP."""
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, UnaryExpression, delete, func, select
+from sqlalchemy import ColumnElement, Row, Select, UnaryExpression, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -15,18 +15,23 @@ from app.db.base import Base
 from app.db.soft_delete import INCLUDE_DELETED, SoftDelete, soft_deleted_models
 
 ModelT = TypeVar("ModelT", bound=Base)
+ResultT = TypeVar("ResultT")
 # Built once: SQL expressions are immutable, so list requests need not rebuild it (PERFORMANCE.md).
 ROWS_BEFORE_PAGING = func.count().over()
 
 
 @dataclass(frozen=True, slots=True)
-class ResultPage(Generic[ModelT]):
+class ResultPage(Generic[ResultT]):
     """One page of rows, the total for the same filters, and the window that chose it."""
 
-    results: list[ModelT]
+    results: Sequence[ResultT]
     total: int
     limit: int
     offset: int
+
+
+# A page of rows of some of a model's columns (`Repository.list_columns`), not ORM objects.
+RowPage = ResultPage[Row[Any]]
 
 
 class Repository(Generic[ModelT]):
@@ -50,21 +55,53 @@ class Repository(Generic[ModelT]):
         limit: int,
         offset: int,
     ) -> ResultPage[ModelT]:
-        """One page of rows and the total count for the same filters, in one round trip.
+        """One page of ORM objects (loaded as `_select()` says) and the total for the same filters."""
+        rows, total = await self._page(self._select(), conditions, order_by, limit, offset)
+        return ResultPage([row[0] for row in rows], total, limit, offset)
 
-        Each row carries `count(*) OVER ()`, the total before LIMIT and OFFSET. Only a page past
-        the end has no row to carry it, and only then is the total counted on its own.
+    async def list_columns(
+        self,
+        columns: Iterable[str],
+        *,
+        conditions: Sequence[ColumnElement[bool]] = (),
+        order_by: Sequence[ColumnElement[Any] | InstrumentedAttribute[Any]] = (),
+        limit: int,
+        offset: int,
+    ) -> RowPage:
+        """`list`, but each result is a row of only the model's `columns`, read by name like the
+        model's attributes (its last column is the total).
+
+        For a list that goes straight into a response schema: no ORM object is built, tracked and
+        dropped per row (PERFORMANCE.md). Soft-deleted rows stay hidden: the columns are the
+        model's, so the ORM still knows which model the query reads.
         """
-        query = self._select().where(*conditions)
+        query = select(*(getattr(self.model, name) for name in columns))
+        rows, total = await self._page(query, conditions, order_by, limit, offset)
+        return ResultPage(rows, total, limit, offset)
+
+    async def _page(
+        self,
+        query: Select[Any],
+        conditions: Sequence[ColumnElement[bool]],
+        order_by: Sequence[ColumnElement[Any] | InstrumentedAttribute[Any]],
+        limit: int,
+        offset: int,
+    ) -> tuple[Sequence[Row[Any]], int]:
+        """A page of `query`'s rows and the total count for the same filters, in one round trip.
+
+        Each row carries `count(*) OVER ()`, the total before LIMIT and OFFSET, as its last
+        column. Only a page past the end has no row to carry it, and only then is the total
+        counted on its own.
+        """
+        query = query.where(*conditions)
         paged = query.add_columns(ROWS_BEFORE_PAGING).order_by(*order_by).limit(limit)
         rows = (await self.session.execute(paged.offset(offset))).all()
         if rows:
-            return ResultPage([row[0] for row in rows], rows[0][1], limit, offset)
-        total = 0
-        if offset:
-            counted = select(func.count()).select_from(query.order_by(None).subquery())
-            total = await self.session.scalar(counted) or 0
-        return ResultPage([], total, limit, offset)
+            return rows, rows[0][-1]
+        if not offset:
+            return rows, 0
+        counted = select(func.count()).select_from(query.order_by(None).subquery())
+        return rows, await self.session.scalar(counted) or 0
 
     async def create(self, **values: Any) -> ModelT:
         instance = self.model(**values)

@@ -1,11 +1,12 @@
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.models.items import Item
-from app.repositories.base import Repository, ResultPage, sort_clause
+from app.repositories.base import Repository, RowPage, sort_clause
 
 SORT_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
     "created_at": Item.created_at,
@@ -19,6 +20,7 @@ class ItemRepository(Repository[Item]):
 
     async def search(
         self,
+        columns: Iterable[str],
         *,
         owner_id: uuid.UUID | None,
         title_contains: str | None = None,
@@ -26,7 +28,7 @@ class ItemRepository(Repository[Item]):
         sort: str = "-created_at",
         limit: int,
         offset: int,
-    ) -> ResultPage[Item]:
+    ) -> RowPage:
         """Items matching every filter given; only `owner_id`'s unless it is None (admins)."""
         conditions: list[ColumnElement[bool]] = []
         if owner_id is not None:
@@ -35,7 +37,8 @@ class ItemRepository(Repository[Item]):
             conditions.append(Item.title.icontains(title_contains, autoescape=True))
         if description_contains:
             conditions.append(Item.description.icontains(description_contains, autoescape=True))
-        return await self.list(
+        return await self.list_columns(
+            columns,
             conditions=conditions,
             order_by=[sort_clause(sort, SORT_COLUMNS), Item.id],
             limit=limit,

@@ -4,8 +4,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.users import User
 from app.repositories.items import ItemRepository
-from app.schemas.items import ItemCreate
+from app.schemas.items import ItemCreate, ItemRead
 from tests.api.test_items import payload
+
+# What the service lists: the read schema's columns.
+COLUMNS = tuple(ItemRead.model_fields)
 
 
 def values(n: int, **changes: object) -> dict[str, object]:
@@ -18,7 +21,7 @@ async def test_search_counts_all_matches_but_returns_one_page(
     repository = ItemRepository(session)
     for n in (1, 2, 3):
         await repository.create(owner_id=user.id, **values(n))
-    page = await repository.search(owner_id=user.id, sort="-title", limit=2, offset=0)
+    page = await repository.search(COLUMNS, owner_id=user.id, sort="-title", limit=2, offset=0)
     assert page.total == 3
     assert len(page.results) == 2
     assert page.results[0].title == values(3)["title"]
@@ -28,8 +31,12 @@ async def test_search_treats_like_wildcards_literally(session: AsyncSession, use
     repository = ItemRepository(session)
     await repository.create(owner_id=user.id, **values(1, title="50% off"))
     await repository.create(owner_id=user.id, **values(2, title="under_score"))
-    percent = await repository.search(owner_id=None, title_contains="%", limit=10, offset=0)
-    underscore = await repository.search(owner_id=None, title_contains="_", limit=10, offset=0)
+    percent = await repository.search(
+        COLUMNS, owner_id=None, title_contains="%", limit=10, offset=0
+    )
+    underscore = await repository.search(
+        COLUMNS, owner_id=None, title_contains="_", limit=10, offset=0
+    )
     assert [row.title for row in percent.results] == ["50% off"]
     assert [row.title for row in underscore.results] == ["under_score"]
 
@@ -40,9 +47,9 @@ async def test_search_keeps_to_the_owner(
     repository = ItemRepository(session)
     mine = await repository.create(owner_id=user.id, **values(1))
     await repository.create(owner_id=other_user.id, **values(2))
-    mine_only = await repository.search(owner_id=user.id, limit=10, offset=0)
+    mine_only = await repository.search(COLUMNS, owner_id=user.id, limit=10, offset=0)
     assert (mine_only.total, [row.id for row in mine_only.results]) == (1, [mine.id])
-    everyone = await repository.search(owner_id=None, limit=10, offset=0)
+    everyone = await repository.search(COLUMNS, owner_id=None, limit=10, offset=0)
     assert everyone.total == 2
 
 

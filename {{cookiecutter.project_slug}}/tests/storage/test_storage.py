@@ -13,6 +13,8 @@ from app.storage import Storage, build_storage
 from app.storage.base import InvalidKeyError
 {%- if cookiecutter.file_storage == "s3" %}
 from app.storage.s3 import PART_BYTES
+{%- else %}
+from app.storage.local import WRITE_BYTES
 {%- endif %}
 from tests.stored import partial_uploads, stored_bytes, stored_objects
 
@@ -48,6 +50,16 @@ async def test_save_stores_the_chunks_as_one_object(storage: Storage, settings: 
     assert key not in stored_objects(settings)
 
 
+async def test_a_failure_after_the_first_{{ "part" if cookiecutter.file_storage == "s3" else "write" }}_leaves_nothing(
+    storage: Storage, settings: Settings
+) -> None:
+    key = new_key()
+    with pytest.raises(Broken):
+        await storage.save(key, chunks_of(b"x" * {{ "PART_BYTES" if cookiecutter.file_storage == "s3" else "WRITE_BYTES" }}, b"more", fail=True))
+    assert key not in stored_objects(settings)
+    assert partial_uploads(settings) == 0
+
+
 {% if cookiecutter.file_storage == "s3" -%}
 async def test_a_file_larger_than_a_part_is_uploaded_in_parts(
     storage: Storage, settings: Settings
@@ -59,16 +71,6 @@ async def test_a_file_larger_than_a_part_is_uploaded_in_parts(
     assert stored_bytes(settings, key) == data
     assert partial_uploads(settings) == 0
     await storage.delete(key)
-
-
-async def test_a_failure_after_the_first_part_aborts_the_upload(
-    storage: Storage, settings: Settings
-) -> None:
-    key = new_key()
-    with pytest.raises(Broken):
-        await storage.save(key, chunks_of(b"x" * PART_BYTES, b"more", fail=True))
-    assert key not in stored_objects(settings)
-    assert partial_uploads(settings) == 0
 
 
 async def test_download_url_serves_the_object_as_an_attachment(storage: Storage) -> None:
@@ -85,6 +87,16 @@ async def test_download_url_serves_the_object_as_an_attachment(storage: Storage)
     assert response.headers["content-type"] == "application/pdf"
     await storage.delete(key)
 {%- else -%}
+async def test_a_file_larger_than_a_write_is_stored_in_order(
+    storage: Storage, settings: Settings
+) -> None:
+    key = new_key()
+    pieces = [bytes([n]) * (WRITE_BYTES // 3) for n in range(8)] + [b"tail"]
+    assert await storage.save(key, chunks_of(*pieces)) == sum(map(len, pieces))
+    assert stored_bytes(settings, key) == b"".join(pieces)
+    await storage.delete(key)
+
+
 async def test_open_reads_the_file_back_in_chunks(storage: Storage) -> None:
     key = new_key()
     await storage.save(key, chunks_of(b"a" * 100_000))
