@@ -76,7 +76,9 @@ def test_variant_bakes_without_template_syntax(variant: str, bake: Baker) -> Non
 
 
 @pytest.mark.parametrize("variant", in_groups("lint"))
-def test_variant_passes_ruff_the_layer_contracts_and_agents_check(variant: str, bake: Baker) -> None:
+def test_variant_passes_ruff_the_layer_contracts_and_agents_check(
+    variant: str, bake: Baker
+) -> None:
     project = project_of(variant, bake)
     venv = shared_venv(project)
     run([venv_tool(venv, "ruff"), "check", "."], cwd=project)
