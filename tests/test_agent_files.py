@@ -260,7 +260,9 @@ def test_baked_agents_check_passes(installed_agent_project: Path) -> None:
 
 def test_taskiq_agent_files_describe_the_worker_truly(bake: Baker) -> None:
     project = bake(**variant_named("taskiq").bake_answers())
-    assert agents_check_module(project).problems(project) == []
+    # In the bake's own environment: its routes come from its app, which needs its packages.
+    checked = run_make(project, shared_venv(project), "agents-check")
+    assert "every name in them is true" in checked.stdout
     assert "`make worker`" in (project / "AGENTS.md").read_text()
     page = (project / ".claude/skills/fastapi/reference/emails-and-jobs.md").read_text()
     assert "`app/jobs/tasks.py`" in page

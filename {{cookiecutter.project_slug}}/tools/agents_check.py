@@ -133,9 +133,15 @@ def app_routes(project: Path) -> set[str]:
     paths: set[str] = set()
     try:
         sys.path.insert(0, str(project))
+        from app.core.config import Environment, Settings
         from app.main import create_app
 
-        paths |= set(served_paths(create_app().routes))
+        # Every route the code can serve, whatever this machine's .env or environment turns off
+        # (production hides the docs, a refused setting would stop the app being built).
+        every_route = Settings(
+            _env_file=None, environment=Environment.LOCAL, docs_enabled=True, metrics_enabled=True
+        )
+        paths |= set(served_paths(create_app(every_route).routes))
     except Exception as error:  # a broken app still gets its agent files checked
         print(f"agents-check: routes read from the source only ({error!r})", file=sys.stderr)
     for source in (project / "app").rglob("*.py"):
