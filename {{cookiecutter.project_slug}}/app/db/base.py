@@ -37,14 +37,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}: pass a timezone-aware value")
         return value.astimezone(UTC)
-
+{% if cookiecutter.database == "postgresql" %}
     def result_processor(self, dialect: Dialect, coltype: object) -> Any:
         # asyncpg already reads every timestamptz as an aware UTC datetime: converting it again
         # would be a Python call per timestamp per row, for nothing (PERFORMANCE.md).
         if dialect.driver == "asyncpg":
             return None
         return super().result_processor(dialect, coltype)
-
+{% endif %}
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
