@@ -1,7 +1,7 @@
 """The small interface every file storage offers, so services never know where bytes live."""
 
 import re
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, AsyncIterator
 from datetime import datetime
 from typing import Protocol
 
@@ -17,6 +17,21 @@ def checked_key(key: str) -> str:
     if not SAFE_KEY.match(key):
         raise InvalidKeyError(f"not a storage key: {key!r}")
     return key
+
+
+async def runs_of(chunks: AsyncIterable[bytes], nbytes: int) -> AsyncIterator[list[bytes]]:
+    """The chunks in runs of at least `nbytes` (only the last may be shorter), kept as they
+    are: each storage writes or sends a run at once instead of a chunk per network read."""
+    run: list[bytes] = []
+    held = 0
+    async for chunk in chunks:
+        run.append(chunk)
+        held += len(chunk)
+        if held >= nbytes:
+            yield run
+            run, held = [], 0
+    if run:
+        yield run
 
 
 class FileStorage(Protocol):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import anyio
 
-from app.storage.base import checked_key
+from app.storage.base import checked_key, runs_of
 
 CHUNK_BYTES = 64 * 1024
 # Written per trip to a worker thread: a trip per network read (at most 256 KiB) was most of
@@ -34,7 +34,7 @@ class LocalStorage:
         size = 0
         try:
             async with await anyio.open_file(temporary, "xb") as file:
-                async for batch in _batches(chunks, WRITE_BYTES):
+                async for batch in runs_of(chunks, WRITE_BYTES):
                     await file.writelines(batch)
                     size += sum(map(len, batch))
                 await file.flush()
@@ -77,20 +77,6 @@ class LocalStorage:
 
     async def _files_older(self, folder: Path, before: datetime) -> list[Path]:
         return await anyio.to_thread.run_sync(_files_older, folder, before)
-
-
-async def _batches(chunks: AsyncIterable[bytes], nbytes: int) -> AsyncIterator[list[bytes]]:
-    """The chunks in runs of at least `nbytes` (the last one shorter), kept as they are: no copy."""
-    batch: list[bytes] = []
-    batched = 0
-    async for chunk in chunks:
-        batch.append(chunk)
-        batched += len(chunk)
-        if batched >= nbytes:
-            yield batch
-            batch, batched = [], 0
-    if batch:
-        yield batch
 
 
 def _files_older(folder: Path, before: datetime) -> list[Path]:

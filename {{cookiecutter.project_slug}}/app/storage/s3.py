@@ -18,7 +18,7 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 
 from app.core.config import Settings
-from app.storage.base import checked_key
+from app.storage.base import checked_key, runs_of
 
 if TYPE_CHECKING:
     from aiobotocore.session import ClientCreatorContext
@@ -66,30 +66,31 @@ class S3Storage:
         """One PUT for a file smaller than a part; otherwise a multipart upload in which each
         part goes up while the next one is received (at most two parts in memory)."""
         client, key = await self.client(), checked_key(key)
-        buffer, size, number = bytearray(), 0, 0
+        size, number, tail = 0, 0, b""
         upload_id: str | None = None
         sending: asyncio.Task[CompletedPartTypeDef] | None = None
         parts: list[CompletedPartTypeDef] = []
         try:
-            async for chunk in chunks:
-                buffer += chunk
-                size += len(chunk)
-                if len(buffer) >= PART_BYTES:
-                    if upload_id is None:
-                        started = await client.create_multipart_upload(Bucket=self.bucket, Key=key)
-                        upload_id = started["UploadId"]
-                    if sending is not None:
-                        parts.append(await sending)
-                    number += 1
-                    part = self._upload_part(upload_id, key, number, bytes(buffer))
-                    sending, buffer = asyncio.create_task(part), bytearray()
+            async for run in runs_of(chunks, PART_BYTES):
+                body = b"".join(run)
+                size += len(body)
+                if len(body) < PART_BYTES:  # only the last run can be shorter than a part
+                    tail = body
+                    break
+                if upload_id is None:
+                    started = await client.create_multipart_upload(Bucket=self.bucket, Key=key)
+                    upload_id = started["UploadId"]
+                if sending is not None:
+                    parts.append(await sending)
+                number += 1
+                sending = asyncio.create_task(self._upload_part(upload_id, key, number, body))
             if upload_id is None:
-                await client.put_object(Bucket=self.bucket, Key=key, Body=bytes(buffer))
+                await client.put_object(Bucket=self.bucket, Key=key, Body=tail)
                 return size
             if sending is not None:
                 parts.append(await sending)
-            if buffer:
-                parts.append(await self._upload_part(upload_id, key, number + 1, bytes(buffer)))
+            if tail:
+                parts.append(await self._upload_part(upload_id, key, number + 1, tail))
             await client.complete_multipart_upload(
                 Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
             )
