@@ -6,6 +6,7 @@ WebSocket's protocol and close codes are in SECURITY.md ("Realtime events").
 
 import json
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Annotated, Any
 
 import anyio
@@ -113,10 +114,7 @@ async def _serve_socket(
     last_event_id: Any,
 ) -> None:
     resume = last_event_id if isinstance(last_event_id, str) else None
-
-    async def still_allowed() -> bool:
-        return await still_signed_in(websocket, token)
-
+    still_allowed = partial(still_signed_in, websocket, token)
     await websocket.send_json({"type": "ready"})
     reason = "disconnected"
     async with anyio.create_task_group() as tasks:
