@@ -259,7 +259,7 @@ def test_baked_agents_check_passes(installed_agent_project: Path) -> None:
 
 
 def test_taskiq_agent_files_describe_the_worker_truly(bake: Baker) -> None:
-    project = bake(**variant_named("taskiq").bake_answers())
+    project = bake(**variant_named("taskiq_py313").bake_answers())
     # In the bake's own environment: its routes come from its app, which needs its packages.
     checked = run_make(project, shared_venv(project), "agents-check")
     assert "every name in them is true" in checked.stdout
@@ -449,7 +449,7 @@ def test_content_follows_the_example_resource_answer(agent_project: tuple[str, b
 
 
 def test_content_follows_database_and_redis_answers(bake: Baker) -> None:
-    lite = bake(**variant_named("sqlite_redis").bake_answers())
+    lite = bake(**variant_named("sqlite_taskiq_py312").bake_answers())
     default = bake(**variant_named("default").bake_answers())
     lite_text = "\n".join(doc.read_text() for doc in agent_docs(lite))
     default_text = "\n".join(doc.read_text() for doc in agent_docs(default))

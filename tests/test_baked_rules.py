@@ -118,7 +118,7 @@ def test_taskiq_job_tests_pass_under_a_hostile_environment_and_env_file(
     bake: Baker, tmp_path: Path
 ) -> None:
     """The broker is built from the environment when imported: the suite must pin it first."""
-    baked = bake(**variant_named("taskiq").bake_answers())
+    baked = bake(**variant_named("taskiq_py313").bake_answers())
     project = copy_project(baked, tmp_path)
     with (project / ".env").open("a") as env_file:
         env_file.writelines(f"{name}={value}\n" for name, value in HOSTILE_ENV_FILE.items())

@@ -1,12 +1,10 @@
 """Every answer bakes a service that passes its own lint, types and tests, as baked.
 
-Variants change one answer from the defaults at a time, plus the pairs that interact
-(database x rate_limit_storage, example_resource x agent_files, docker x database,
-background_jobs x database, background_jobs x rate_limit_storage). The default
-bake itself is covered by test_default_bake.py. A variant that changes only packaging answers
-(agent files, Docker, CI, manifests) is checked to bake its code twin's code, whose types and
-tests run once. Each variant's tests share one xdist group, so one worker bakes it once and runs
-its checks in order.
+Every answer value is in a row whose code runs; rows change several independent answers at once
+(tests/variants.py says which pairs interact), so few suites cover them all. A variant that
+changes only packaging answers (agent files, Docker, CI, manifests) is checked to bake its code
+twin's code, whose types and tests run once. Each variant's tests share one xdist group, so one
+worker bakes it once and runs its checks in order.
 """
 
 import re
