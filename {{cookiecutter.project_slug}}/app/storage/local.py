@@ -114,7 +114,8 @@ def _write_run(file: IO[bytes], run: list[bytes]) -> None:
         # Starts writing the run to disk now, while the rest of the file arrives, instead of
         # the final fsync writing the whole file with the upload waiting (PERFORMANCE.md); the
         # kernel then drops the written pages, so an upload does not push other files out of
-        # the page cache. PostgreSQL flushes its writes the same way without sync_file_range.
+        # the page cache. PostgreSQL's pg_flush_data does the same where sync_file_range (which
+        # Python's os module lacks) is missing.
         os.posix_fadvise(file.fileno(), start, file.tell() - start, os.POSIX_FADV_DONTNEED)
 
 
