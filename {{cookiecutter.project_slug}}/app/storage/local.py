@@ -2,14 +2,19 @@
 
 Every disk call runs in a worker thread (anyio), so a slow disk never stalls the event loop. A
 save writes a temporary file in the same filesystem and renames it into place when complete:
-readers see the whole file or none. One disk serves one machine: see docs/operations.md.
+readers see the whole file or none. Each run of the file is written while the next one arrives,
+and (on Linux) sent on to the disk at once, so the final fsync waits for the last run only, not
+for the whole file. One disk serves one machine: see docs/operations.md.
 """
 
+import asyncio
 import os
+import sys
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 import anyio
 
@@ -17,7 +22,8 @@ from app.storage.base import checked_key, runs_of
 
 CHUNK_BYTES = 64 * 1024
 # Written per trip to a worker thread: a trip per network read (at most 256 KiB) was most of
-# an upload's time; at most this much of a file is held in memory (PERFORMANCE.md).
+# an upload's time. One run is written while the next arrives: at most two are held in memory
+# (PERFORMANCE.md).
 WRITE_BYTES = 4 * 1024 * 1024
 PARTIAL_DIR = ".partial"
 
@@ -31,13 +37,9 @@ class LocalStorage:
         target = self._path(key)
         await anyio.Path(self.partial).mkdir(parents=True, exist_ok=True)
         temporary = anyio.Path(self.partial / f"{key}.{uuid.uuid4().hex}")
-        size = 0
         try:
             async with await anyio.open_file(temporary, "xb") as file:
-                async for batch in runs_of(chunks, WRITE_BYTES):
-                    await file.writelines(batch)
-                    size += sum(map(len, batch))
-                await file.flush()
+                size = await _write_behind(file.wrapped, runs_of(chunks, WRITE_BYTES))
                 # On disk before it gets its name: a crash leaves a partial file, never a torn one.
                 await anyio.to_thread.run_sync(os.fsync, file.wrapped.fileno())
             await temporary.rename(target)
@@ -77,6 +79,44 @@ class LocalStorage:
 
     async def _files_older(self, folder: Path, before: datetime) -> list[Path]:
         return await anyio.to_thread.run_sync(_files_older, folder, before)
+
+
+async def _write_behind(file: IO[bytes], runs: AsyncIterator[list[bytes]]) -> int:
+    """Writes each run in a worker thread while the next one is received; returns the size.
+
+    If the runs raise (or the caller is cancelled), the write under way finishes first
+    (`shield`: cancelling the caller does not cancel it), so the caller can remove the file
+    without a thread still writing to it.
+    """
+    size = 0
+    writing: asyncio.Task[None] | None = None
+    try:
+        async for run in runs:
+            if writing is not None:
+                await asyncio.shield(writing)
+            writing = asyncio.create_task(anyio.to_thread.run_sync(_write_run, file, run))
+            size += sum(map(len, run))
+        if writing is not None:
+            await asyncio.shield(writing)
+    except BaseException:
+        if writing is not None:
+            with anyio.CancelScope(shield=True):
+                await asyncio.gather(writing, return_exceptions=True)
+        raise
+    return size
+
+
+def _write_run(file: IO[bytes], run: list[bytes]) -> None:
+    start = file.tell()
+    file.writelines(run)
+    file.flush()
+    if sys.platform == "linux":
+        # Starts writing the run to disk now, while the rest of the file arrives, instead of
+        # the final fsync writing the whole file with the upload waiting (PERFORMANCE.md); the
+        # kernel then drops the written pages, so an upload does not push other files out of
+        # the page cache. PostgreSQL's pg_flush_data does the same where sync_file_range (which
+        # Python's os module lacks) is missing.
+        os.posix_fadvise(file.fileno(), start, file.tell() - start, os.POSIX_FADV_DONTNEED)
 
 
 def _files_older(folder: Path, before: datetime) -> list[Path]:

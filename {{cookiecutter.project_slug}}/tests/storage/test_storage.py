@@ -4,6 +4,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import anyio
 {% if cookiecutter.file_storage == "s3" %}import httpx
 {% endif %}import pytest
 
@@ -113,6 +114,21 @@ async def test_a_failing_upload_leaves_nothing(storage: Storage, settings: Setti
     key = new_key()
     with pytest.raises(Broken):
         await storage.save(key, chunks_of(b"abc", fail=True))
+    assert stored_objects(settings) == before
+    assert partial_uploads(settings) == 0
+
+
+async def test_a_cancelled_upload_leaves_nothing(storage: Storage, settings: Settings) -> None:
+    before = stored_objects(settings)
+
+    async def stalled() -> AsyncIterator[bytes]:
+        yield b"x" * {{ "PART_BYTES" if cookiecutter.file_storage == "s3" else "WRITE_BYTES" }}
+        yield b"more"
+        await anyio.sleep_forever()
+
+    with anyio.move_on_after(0.5) as waited:
+        await storage.save(new_key(), stalled())
+    assert waited.cancelled_caught
     assert stored_objects(settings) == before
     assert partial_uploads(settings) == 0
 
