@@ -147,15 +147,32 @@ SignedInUser = Annotated[Principal, Depends(get_signed_in_user)]
 
 async def get_current_active_user(request: Request, token: TokenDep) -> Principal:
     """A signed-in user; unverified ones may only read unless UNVERIFIED_USER_ACCESS=full."""
-    principal = await signed_in_principal(request, token)
+    return _may_act(request, await signed_in_principal(request, token))
+
+
+CurrentUser = Annotated[Principal, Depends(get_current_active_user)]
+
+
+async def get_reading_user(request: Request, token: TokenDep, session: ReadSessionDep) -> Principal:
+    """`CurrentUser`, read in the route's `ReadSessionDep` (FastAPI gives both the same session):
+    a route that only reads authenticates and answers in one unit (PERFORMANCE.md)."""
+    auth = AuthService(request.app.state.db, request.app.state.settings)
+    principal = await auth.principal_in_session(session, token)
+    if not principal.is_active:
+        raise UnauthorizedError()
+    return _may_act(request, principal)
+
+
+# Only beside ReadSessionDep: a route that writes takes CurrentUser.
+ReadingUser = Annotated[Principal, Depends(get_reading_user)]
+
+
+def _may_act(request: Request, principal: Principal) -> Principal:
     settings: Settings = request.app.state.settings
     read_only = settings.unverified_user_access == "read_only"
     if read_only and not principal.is_verified and request.method not in SAFE_METHODS:
         raise ForbiddenError("Verify your email address first", code="EMAIL_NOT_VERIFIED")
     return principal
-
-
-CurrentUser = Annotated[Principal, Depends(get_current_active_user)]
 
 
 async def get_current_account(request: Request, token: TokenDep) -> Account:

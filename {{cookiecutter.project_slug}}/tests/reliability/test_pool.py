@@ -19,7 +19,7 @@ from app.main import create_app
 from tests.conftest import PASSWORD, assert_error
 from tests.reliability.conftest import _client, register_and_login
 from tests.settings import changed_settings
-from tests.urls import LOGIN, LOGOUT_ALL, ME
+from tests.urls import LOGIN, LOGOUT_ALL, ME{% if cookiecutter.example_resource %}, url_for{% endif %}
 
 ROUNDS = 20
 
@@ -182,6 +182,22 @@ async def test_waiting_too_long_for_a_connection_is_a_503_envelope(
         assert_error(response.json(), "SERVICE_UNAVAILABLE")
         assert int(response.headers["retry-after"]) > 0
         assert (await client.get(ME, headers=auth)).status_code == 200  # released: served again
+
+{%- if cookiecutter.example_resource %}
+
+
+async def test_a_route_that_reads_authenticates_in_its_own_session(live_app: FastAPI) -> None:
+    """ReadingUser and ReadSessionDep share one session: one connection checkout a request."""
+    pool = live_app.state.db.engine.sync_engine.pool
+    checkouts: list[object] = []
+    async with _client(live_app) as client:
+        tokens = await register_and_login(client, f"reads-{uuid.uuid4().hex[:8]}@example.com")
+        auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+        event.listen(pool, "checkout", lambda *args: checkouts.append(args))
+        response = await client.get(url_for("list_items"), headers=auth)
+    assert response.status_code == 200
+    assert len(checkouts) == 1
+{%- endif %}
 
 
 async def test_revocations_reach_the_very_next_read_through_the_pool(live_app: FastAPI) -> None:

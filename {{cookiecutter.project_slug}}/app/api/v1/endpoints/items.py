@@ -3,7 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.api.deps import CurrentUser, ItemServiceDep, ReadSessionDep, WriteSessionDep
+from app.api.deps import CurrentUser, ItemServiceDep, ReadingUser, ReadSessionDep, WriteSessionDep
 from app.http.responses import error_responses
 from app.schemas.items import ItemCreate, ItemListParams, ItemRead, ItemUpdate
 from app.schemas.pagination import Page
@@ -26,7 +26,7 @@ async def create_item(
 @router.get("", responses=error_responses(401, 422, 429, 503))
 async def list_items(
     params: Annotated[ItemListParams, Query()],
-    user: CurrentUser,
+    user: ReadingUser,
     session: ReadSessionDep,
     items: ItemServiceDep,
 ) -> Page[ItemRead]:
@@ -36,7 +36,7 @@ async def list_items(
 
 @router.get("/{item_id}", responses=error_responses(401, 404, 422, 429, 503))
 async def read_item(
-    item_id: uuid.UUID, user: CurrentUser, session: ReadSessionDep, items: ItemServiceDep
+    item_id: uuid.UUID, user: ReadingUser, session: ReadSessionDep, items: ItemServiceDep
 ) -> ItemRead:
     """Return one of your items."""
     return await items.read(session, user, item_id)
