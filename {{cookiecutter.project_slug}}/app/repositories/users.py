@@ -11,16 +11,14 @@ SORT_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
     "created_at": User.created_at,
     "email": User.email,
 }
-# What authorization needs, as plain columns of the table: neither an ORM object nor the ORM's
-# per-statement work on every request. The statements are built once (PERFORMANCE.md); each
-# call binds the id.
-USERS = User.__table__.c
-PRINCIPAL_COLUMNS = (USERS.id, USERS.role, USERS.is_active, USERS.is_verified, USERS.token_version)
-PRINCIPAL_BY_ID = select(*PRINCIPAL_COLUMNS).where(USERS.id == bindparam("id"))
+# What authorization needs, as plain columns: no ORM object is built on every request. The
+# statements are built once (PERFORMANCE.md); each call binds the id.
+PRINCIPAL_COLUMNS = (User.id, User.role, User.is_active, User.is_verified, User.token_version)
+PRINCIPAL_BY_ID = select(*PRINCIPAL_COLUMNS).where(User.id == bindparam("id"))
 # Account's fields after Principal's, in its field order.
 ACCOUNT_BY_ID = select(
-    *PRINCIPAL_COLUMNS, USERS.email, USERS.full_name, USERS.created_at, USERS.updated_at
-).where(USERS.id == bindparam("id"))
+    *PRINCIPAL_COLUMNS, User.email, User.full_name, User.created_at, User.updated_at
+).where(User.id == bindparam("id"))
 
 
 class UserRepository(Repository[User]):
