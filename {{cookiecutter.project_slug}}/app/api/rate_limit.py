@@ -27,13 +27,16 @@ import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from fastapi import Request, Response
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import Storage
 from limits.aio.strategies import FixedWindowRateLimiter
 from limits.storage import storage_from_string
+{%- if cookiecutter.rate_limit_storage == "redis" %}
+from redis.asyncio import ConnectionPool
+{%- endif %}
 from slowapi.util import get_remote_address
 
 from app.core.breaker import StorageBreaker
@@ -68,12 +71,18 @@ class RateLimiter:
         self.key_prefix = settings.rate_limit_key_prefix
 {%- if cookiecutter.rate_limit_storage == "redis" %}
         self.timeout_s = settings.redis_timeout_seconds
+        # The counters' own connection pool: limits' storage has no close, and the lifespan
+        # closes this pool at shutdown (`close`).
+        self.pool = ConnectionPool.from_url(
+            settings.redis_url,
+            socket_timeout=self.timeout_s,
+            socket_connect_timeout=self.timeout_s,
+        )
         self.storage = _async_storage(
             settings.redis_url,
             implementation="redispy",
             wrap_exceptions=True,
-            socket_timeout=self.timeout_s,
-            socket_connect_timeout=self.timeout_s,
+            connection_pool=self.pool,
         )
 {%- else %}
         self.timeout_s = settings.rate_limit_storage_timeout_seconds
@@ -87,6 +96,14 @@ class RateLimiter:
             on_state=lambda is_open: RATE_LIMIT_BREAKER_OPEN.set(int(is_open)),
             on_failure=RATE_LIMIT_STORAGE_FAILURES.inc,
         )
+
+    async def close(self) -> None:
+{%- if cookiecutter.rate_limit_storage == "redis" %}
+        """Closes the counters' connections to Redis."""
+        await self.pool.aclose()
+{%- else %}
+        """Nothing to close: the counters live in this process."""
+{%- endif %}
 
     async def count(self, items: tuple[RateLimitItem, ...], *key: str) -> list[WindowCount] | None:
         """One hit in each window; None when the store is skipped or failed (let through)."""
@@ -130,8 +147,11 @@ class RateLimiter:
         return WindowCount(item, allowed, stats.reset_time, stats.remaining)
 
 
-def _async_storage(uri: str, **options: float | str | bool) -> Storage:
-    """limits picks its asyncio storages by an `async+` scheme: memory:// -> async+memory://."""
+def _async_storage(uri: str, **options: Any) -> Storage:
+    """limits picks its asyncio storages by an `async+` scheme: memory:// -> async+memory://.
+
+    Any: limits takes objects as options too (a connection pool), though its hints name scalars.
+    """
     storage = storage_from_string(uri if uri.startswith("async+") else f"async+{uri}", **options)
     assert isinstance(storage, Storage)  # an async+ scheme always names an asyncio storage
     return storage
