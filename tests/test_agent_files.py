@@ -449,7 +449,7 @@ def test_content_follows_the_example_resource_answer(agent_project: tuple[str, b
 
 
 def test_content_follows_database_and_redis_answers(bake: Baker) -> None:
-    lite = bake(**variant_named("sqlite_taskiq_py312").bake_answers())
+    lite = bake(**variant_named("sqlite_taskiq").bake_answers())
     default = bake(**variant_named("default").bake_answers())
     lite_text = "\n".join(doc.read_text() for doc in agent_docs(lite))
     default_text = "\n".join(doc.read_text() for doc in agent_docs(default))

@@ -56,7 +56,8 @@ def row(id_: str, suites: str, **answers: Any) -> Variant:
 
 VARIANTS = (
     row("default", "default agents"),
-    row("sqlite", "matrix", database="sqlite"),
+    # SQLite (aiosqlite) on Python 3.12.
+    row("sqlite_py312", "matrix", database="sqlite", python_version="3.12"),
     # Rows whose code runs (the default's and each row without a code twin) change several
     # independent answers at once, so nine suites cover every answer's values and the pairs that
     # interact (database x rate_limit_storage, background_jobs x database and x rate_limit_storage,
@@ -82,7 +83,7 @@ VARIANTS = (
     row("tracing_no_realtime", "matrix", tracing="opentelemetry", realtime="no"),
     row("no_items_agents_backend", "matrix agents", example_resource=False, agent_files="backend"),
     row("no_items_agents_none", "matrix agents", example_resource=False, agent_files="none"),
-    row("sqlite_no_docker", "matrix", database="sqlite", docker=False),
+    row("sqlite_no_docker", "matrix", database="sqlite", docker=False, python_version="3.12"),
     row("kubernetes", "matrix kubernetes", kubernetes=True),
     # The manifests' S3 settings (Secret and ConfigMap entries) instead of the uploads volume;
     # also an agents row: the truth tests then cover the paths named for traces and manifests.
@@ -109,12 +110,11 @@ VARIANTS = (
     row("taskiq_memory", "matrix", background_jobs="taskiq"),
     # With SQLite the API and the worker share one database file; SQLite with Redis counters.
     row(
-        "sqlite_taskiq_py312",
+        "sqlite_taskiq",
         "matrix",
         database="sqlite",
         rate_limit_storage="redis",
         background_jobs="taskiq",
-        python_version="3.12",
     ),
     # Deployment rows spell out every answer the deployment files depend on.
     row(
