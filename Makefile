@@ -3,6 +3,10 @@ PYTHON ?= python3.11
 # uv never downloads an interpreter. It builds the template's environments with $(PYTHON), set on
 # those commands only: exported, it would reach the bakes' hooks, which lock for the answered version.
 export UV_PYTHON_DOWNLOADS := never
+# Bytecode is written: the tests start hundreds of Python processes (bakes' suites, servers, CLI
+# commands); with PYTHONDONTWRITEBYTECODE set (as some images do) each one compiled every module
+# it imports from source again, a sixth of a baked suite's CPU.
+unexport PYTHONDONTWRITEBYTECODE
 UV_VERSION := 0.13.8
 # uv from PATH; without one, this pinned uv is put in .cache/uv with pip (a fresh CI machine).
 UV := $(or $(shell command -v uv 2>/dev/null),.cache/uv/bin/uv)

@@ -217,6 +217,8 @@ class Settings(BaseSettings):
 {% if cookiecutter.realtime == "yes" %}    # GET /api/v1/events and /api/v1/events/ws (app/events/, docs/operations.md "Realtime").
     # Each stream re-checks its token this often (a revoked one closes it) and sends a heartbeat.
     events_heartbeat_seconds: float = Field(default=15.0, gt=0, le=300)
+    # A WebSocket must send its auth message this soon after connecting, or is closed with 4408.
+    events_auth_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     # Open streams (SSE and WebSocket together) one user may hold, and this process may hold;
     # past either, a new one is refused with 429 TOO_MANY_STREAMS.
     events_max_streams_per_user: int = Field(default=5, ge=1, le=1000)

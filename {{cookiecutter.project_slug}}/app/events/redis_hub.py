@@ -7,6 +7,7 @@ reaches each stream once, whichever instance committed it.
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
@@ -32,7 +33,7 @@ class RedisHub(EventHub):
         super().__init__(settings)
         self.prefix = settings.events_key_prefix
         self.channel = f"{self.prefix}:bus"
-        timeout = settings.redis_timeout_seconds
+        timeout = self.timeout_s = settings.redis_timeout_seconds
         self.redis = Redis.from_url(
             settings.redis_url,
             decode_responses=True,
@@ -48,14 +49,17 @@ class RedisHub(EventHub):
         )
         self._listening: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
+        self._first_attempt_done = asyncio.Event()
 
     async def start(self) -> None:
+        """Waits for the first subscription attempt, so events committed once start-up is done
+        reach this instance's streams; a Redis that is down only delays start-up by that attempt."""
         self._listening = asyncio.create_task(self._listen())
-        # Events committed once start-up is done reach this instance's streams.
-        try:
-            async with asyncio.timeout(5):
-                await self._subscribed.wait()
-        except TimeoutError:
+        # Connecting is bounded by the socket's connect timeout, subscribing by this one.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(2 * self.timeout_s):
+                await self._first_attempt_done.wait()
+        if not self._subscribed.is_set():
             logger.warning("Not yet listening for events on Redis; retrying in the background")
 
     async def close(self) -> None:
@@ -72,10 +76,12 @@ class RedisHub(EventHub):
                 async with self.listener.pubsub(ignore_subscribe_messages=True) as pubsub:
                     await pubsub.subscribe(self.channel)
                     self._subscribed.set()
+                    self._first_attempt_done.set()
                     async for message in pubsub.listen():
                         if message["type"] == "message":
                             self.deliver(Event.from_json(message["data"]))
             except (RedisError, OSError):
+                self._first_attempt_done.set()
                 logger.warning("Lost the Redis events channel; listening again", exc_info=True)
                 await asyncio.sleep(RELISTEN_SECONDS)
 

@@ -46,6 +46,7 @@ def events_settings(settings: Settings, events_database: str) -> Callable[..., S
             "rate_limit_enabled": False,
             "unverified_user_access": "full",
             "events_heartbeat_seconds": 0.5,
+            "events_auth_timeout_seconds": 0.5,
             "cache_key_prefix": f"{prefix}:cache",
 {%- if cookiecutter.__redis == "yes" %}
             "events_key_prefix": f"{prefix}:events",

@@ -31,8 +31,6 @@ STREAM_DOC: dict[str, Any] = {
     "description": "The event stream: `event`, `data` (JSON), `id` per event",
     "content": {"text/event-stream": {"schema": {"type": "string"}}},
 }
-# The first WebSocket message must arrive this soon: {"type": "auth", "token": "..."}.
-AUTH_TIMEOUT_SECONDS = 5.0
 # How long a closing handshake may take; a client that stopped reading does not answer at all.
 CLOSE_TIMEOUT_SECONDS = 1.0
 # WebSocket close codes (SECURITY.md): the 4xxx ones mirror the HTTP status they stand for.
@@ -83,8 +81,9 @@ async def events_socket(websocket: WebSocket) -> None:
     """The same events over a WebSocket; the token comes in the first message, never the URL."""
     await websocket.accept()
     hub: EventHub = websocket.app.state.events
+    # The first message must be {"type": "auth", "token": "..."}, within the setting's time.
     try:
-        with anyio.fail_after(AUTH_TIMEOUT_SECONDS):
+        with anyio.fail_after(websocket.app.state.settings.events_auth_timeout_seconds):
             hello = await websocket.receive_json()
     except TimeoutError:
         return await _close(websocket, "auth_timeout")
