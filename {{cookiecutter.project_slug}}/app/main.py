@@ -109,6 +109,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
 {%- endif %}
     )
+    attach_resources(app, settings)
+    register_exception_handlers(app)
+    # Health first: the most called route is matched before the API's routes are tried.
+    health.add_health_routes(app)
+    include_api_v1(app)
+    if docs:
+        add_docs_routes(app)
+    _add_middleware(app, settings)
+    return app
+
+
+def attach_resources(app: FastAPI, settings: Settings) -> None:
+    """Gives `app` the settings and resources its routes reach through `app.state`: the database,
+    rate limiter, cache and mail sender{% if cookiecutter.realtime == "yes" %}, event hub{% endif %}{% if cookiecutter.file_storage != "none" %}, file storage{% endif %}. The lifespan closes them.
+
+    Apart from `create_app` so that one app can be given fresh ones: the tests serve every test
+    from one app (FastAPI prepares an app's routes on its first requests) with resources of its own.
+    """
     app.state.settings = settings
     app.state.db = create_database(settings)
 {%- if cookiecutter.tracing == "opentelemetry" %}
@@ -125,15 +143,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 {%- if cookiecutter.file_storage != "none" %}
     app.state.storage = build_storage(settings)
 {%- endif %}
-
-    register_exception_handlers(app)
-    # Health first: the most called route is matched before the API's routes are tried.
-    health.add_health_routes(app)
-    include_api_v1(app)
-    if docs:
-        add_docs_routes(app)
-    _add_middleware(app, settings)
-    return app
 
 
 def _add_middleware(app: FastAPI, settings: Settings) -> None:

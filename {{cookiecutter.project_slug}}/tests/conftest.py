@@ -43,8 +43,9 @@ from app.core.security import create_token, hash_password
 from app.db.connection_errors import describe_connection_failure
 {%- endif %}
 from app.db.session import Database, create_engine, read_only
-from app.main import create_app
+from app.main import attach_resources, create_app
 from app.models.users import Role, User
+from app.observability.logging import configure_logging
 {%- if cookiecutter.background_jobs == "taskiq" %}
 from tests.jobs.inline import InlineEmailJobs
 {%- endif %}
@@ -203,20 +204,32 @@ def database(engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]) ->
     return Database(engine=engine, sessions=sessions, read_sessions=read_only(sessions))
 
 
+def with_own_counters(settings: Settings) -> Settings:
+    """Each app counts on its own, even when the counters live in a shared storage."""
+    return changed_settings(
+        settings,
+        rate_limit_key_prefix=f"test-{uuid.uuid4().hex}",
+        cache_key_prefix=f"test-{uuid.uuid4().hex}:cache",
+    )
+
+
+def use_test_transaction(app: FastAPI, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Reads and writes share the test's transaction; reads still refuse writes (they do not
+    autocommit). The app's own engine stays, for its lifespan to dispose of."""
+    engine = app.state.db.engine
+    app.state.db = Database(engine=engine, sessions=sessions, read_sessions=read_only(sessions))
+
+
 @pytest.fixture
 def app_factory(
     sessions: async_sessionmaker[AsyncSession], settings: Settings
 ) -> Callable[..., FastAPI]:
-    """Builds the real app with optional setting overrides, wired to the test transaction."""
+    """Builds a real app of its own with setting overrides, wired to the test transaction: for
+    tests that change settings or add routes."""
 
     def build(**overrides: object) -> FastAPI:
-        # Each app counts on its own, even when the counters live in a shared storage.
-        overrides.setdefault("rate_limit_key_prefix", f"test-{uuid.uuid4().hex}")
-        overrides.setdefault("cache_key_prefix", f"test-{uuid.uuid4().hex}:cache")
-        app = create_app(changed_settings(settings, **overrides))
-        # Reads share the test transaction too, still refusing writes (not autocommitting).
-        engine = app.state.db.engine
-        app.state.db = Database(engine=engine, sessions=sessions, read_sessions=read_only(sessions))
+        app = create_app(changed_settings(with_own_counters(settings), **overrides))
+        use_test_transaction(app, sessions)
 {%- if cookiecutter.background_jobs == "taskiq" %}
         # A worker process cannot see this test's transaction: jobs run inline (tests/jobs/inline.py).
         app.dependency_overrides[get_email_jobs] = InlineEmailJobs
@@ -224,6 +237,21 @@ def app_factory(
         return app
 
     return build
+
+
+@pytest.fixture(scope="session")
+def shared_app(settings: Settings) -> FastAPI:
+    """The real app as the test settings build it, served to every test that takes `app`.
+
+    FastAPI prepares an app's routes on its first requests: with an app per test, that was about
+    a quarter of the suite's time. Each test gives it fresh resources (see `app`); a test that
+    changes settings or routes builds its own with `app_factory`.
+    """
+    app = create_app(settings)
+{%- if cookiecutter.background_jobs == "taskiq" %}
+    app.dependency_overrides[get_email_jobs] = InlineEmailJobs
+{%- endif %}
+    return app
 
 
 @pytest.fixture
@@ -235,16 +263,24 @@ async def cache(settings: Settings) -> AsyncIterator[Cache]:
 
 
 @pytest.fixture
-def app(app_factory: Callable[..., FastAPI]) -> FastAPI:
-    return app_factory()
+async def app(
+    shared_app: FastAPI, settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[FastAPI]:
+    """The shared app, started, with resources of this test's own (rate-limit counters, cache,
+    mail sender and the rest) wired to the test transaction, and logging as the test settings
+    configure it (an earlier test's app may have changed it). Its lifespan runs around the test,
+    so what the test used is closed before the next test replaces it."""
+    configure_logging(settings)
+    attach_resources(shared_app, with_own_counters(settings))
+    use_test_transaction(shared_app, sessions)
+    async with shared_app.router.lifespan_context(shared_app):
+        yield shared_app
 
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
-    async with (
-        app.router.lifespan_context(app),
-        AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver") as client,
-    ):
+    transport = ASGITransport(app=app)
+    async with AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
 
 

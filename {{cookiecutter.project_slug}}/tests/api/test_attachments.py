@@ -314,7 +314,7 @@ async def test_an_interrupted_upload_leaves_nothing(
     app: FastAPI, user_headers: Headers, leftovers: Leftovers
 ) -> None:
     """A real server and a client that hangs up halfway through the file."""
-    async with app.router.lifespan_context(app), client_for(app) as client:
+    async with client_for(app) as client:
         item_id = await create_item(client, user_headers)
     before, count = await leftovers.snapshot(), refused("interrupted")
     server = uvicorn.Server(
