@@ -393,19 +393,37 @@ def installed_agent_project(agent_project: tuple[str, bool, Path]) -> Path:
     return project
 
 
+def differing_from(project: Path, reference: Path, paths: list[Path]) -> list[Path]:
+    """Those of `paths` (in `project`) that `reference` lacks or holds with other content, once
+    the project's folder name reads as the reference's."""
+    differing = []
+    for path in paths:
+        twin = reference / path.relative_to(project)
+        ours = path.read_text().replace(project.name, reference.name)
+        if not twin.is_file() or twin.read_text() != ours:
+            differing.append(path)
+    return differing
+
+
 def test_every_hook_command_exists_and_passes_on_an_untouched_bake(
-    installed_agent_project: Path,
+    installed_agent_project: Path, default_project: Path
 ) -> None:
     project = installed_agent_project
     python_files = sorted(
         path for path in project_files(project) if path.suffix == ".py" and path.is_file()
     )
     before = {path: path.read_bytes() for path in python_files}
+    # The hook's verdict depends on the file alone (one ruff configuration in every bake): every
+    # file of the default bake, and in the others those that differ from it, and the entry point.
+    hooked = python_files
+    if project.name != default_project.name:
+        hooked = differing_from(project, default_project, python_files)
+        hooked.append(project / "app" / "main.py")
     for command in hook_commands(project):
         assert shutil.which(command.split()[0]), command
         for script in re.findall(r"\$CLAUDE_PROJECT_DIR/([^\"\s]+)", command):
             assert (project / script).is_file(), script
-        for path in python_files:
+        for path in sorted(set(hooked)):
             status, output = run_hook(command, project, path)
             assert status == 0, (path, output)
     changed = [path for path in python_files if path.read_bytes() != before[path]]

@@ -12,6 +12,9 @@ MATRIX = "matrix"  # tests/test_matrix.py: lint, types and the baked suite of ea
 AGENTS = "agents"  # tests/test_agent_files.py: the .claude/ files of each agent_files answer
 DEPLOYMENT = "deployment"  # tests/test_deployment.py: Dockerfile, compose and CI of each stack
 KUBERNETES = "kubernetes"  # tests/test_kubernetes.py: the manifests of each kubernetes=yes bake
+# A matrix row whose own tests run with a developer's tuned settings in the environment and .env
+# (tests/hostile.py): the suite must ignore them. One row, the one with the most settings.
+HOSTILE = "hostile"
 
 # Answers that add or remove only files the service's code never reads: agent files, Dockerfile
 # and compose file, CI workflow, manifests. A variant changing nothing else bakes the code of its
@@ -98,10 +101,11 @@ VARIANTS = (
     # Manifests only: the taskiq and kubernetes matrix rows already run the code of both. Redis
     # comes in for the job queue alone (kubernetes_redis_s3_tracing has the Redis counters).
     row("kubernetes_taskiq", "kubernetes", kubernetes=True, background_jobs="taskiq"),
-    # The most dependencies (Redis, taskiq, limits' Redis extra) on the newest interpreter.
+    # The most dependencies (Redis, taskiq, limits' Redis extra) on the newest interpreter; its
+    # suite runs under hostile settings (tests/hostile.py).
     row(
         "taskiq_py313",
-        "matrix agents",
+        "matrix agents hostile",
         rate_limit_storage="redis",
         background_jobs="taskiq",
         python_version="3.13",
