@@ -170,6 +170,7 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(
         RequestContextMiddleware,
         access_log=settings.access_log,
+        quiet_routes=frozenset() if settings.access_log_probes else health.PROBE_ROUTES,
         metrics=RequestMetrics() if settings.metrics_enabled else None,
         hsts=settings.is_production,
         vary_origin=bool(settings.cors_origins),

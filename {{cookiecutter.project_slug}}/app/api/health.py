@@ -7,6 +7,8 @@ from app.schemas.health import Liveness, Readiness
 from app.services.health import check_readiness
 
 # Serialised once: the hottest route in the service need not rebuild the same bytes each time.
+# Their passing answers get no access line unless ACCESS_LOG_PROBES (app/core/config.py).
+PROBE_ROUTES = frozenset({"/health/live", "/health/ready"})
 LIVE_RESPONSE = Response(Liveness().model_dump_json(), media_type="application/json")
 
 

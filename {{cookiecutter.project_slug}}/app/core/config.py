@@ -238,6 +238,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool | None = None
     access_log: bool = True
+    # Probes that pass (/health/live, /health/ready answering 2xx) get no access line: a load
+    # balancer or kubelet sends them every few seconds per instance. Failing ones are logged.
+    access_log_probes: bool = False
 
     # /metrics answers only clients in these networks; everyone else gets the ordinary 404.
     metrics_enabled: bool = True

@@ -72,12 +72,15 @@ class RequestContextMiddleware:
         app: ASGIApp,
         *,
         access_log: bool = True,
+        quiet_routes: frozenset[str] = frozenset(),
         metrics: RequestMetrics | None = None,
         hsts: bool = False,
         vary_origin: bool = False,
     ) -> None:
         self.app = app
         self.access_log = access_log
+        # Routes whose successful answers are not logged (passing probes).
+        self.quiet_routes = quiet_routes
         self.metrics = metrics
         self.headers = security_headers(hsts=hsts)
         if vary_origin:  # with CORS on, every answer depends on Origin (see EnvelopeCORSMiddleware)
@@ -132,7 +135,7 @@ class RequestContextMiddleware:
             route = route_template(scope)
             if self.metrics is not None:
                 self.metrics.finished(scope["method"], route or UNMATCHED_ROUTE, status, seconds)
-            if self.access_log:
+            if self.access_log and (status >= 400 or route not in self.quiet_routes):
                 _log_access(scope, request_id, status, route, seconds)
             unbind_request_id(token)
 

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
 from app.observability.logging import ACCESS_LOGGER
+from tests.urls import LIVE, ME
 
 
 async def test_json_access_line_names_the_route_template_not_the_path(
@@ -37,10 +38,10 @@ async def test_text_access_line_carries_the_same_facts(
     app = app_factory(access_log=True, log_json=False, log_level="INFO")
     output = log_output(ACCESS_LOGGER)
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
-        response = await client.get("/health/live")
+        response = await client.get(ME)
     (line,) = output.getvalue().splitlines()
     assert f"[{response.headers['x-request-id']}]" in line
-    assert "GET /health/live 200 " in line
+    assert f"GET {ME} 401 " in line
 
 
 async def test_unmatched_path_is_logged_without_anything_token_like(
@@ -95,5 +96,23 @@ async def test_access_log_off_writes_nothing(
     app = app_factory(access_log=False, log_level="INFO")
     output = log_output(ACCESS_LOGGER)
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
-        await client.get("/health/live")
+        await client.get(ME)
     assert output.getvalue() == ""
+
+
+@pytest.mark.parametrize("log_probes", [False, True])
+async def test_passing_probes_are_logged_only_when_asked_and_failing_ones_always(
+    app_factory: Callable[..., FastAPI], log_output: Callable[..., io.StringIO], log_probes: bool
+) -> None:
+    app = app_factory(
+        access_log=True, access_log_probes=log_probes, log_json=True, log_level="INFO"
+    )
+    output = log_output(ACCESS_LOGGER)
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
+        passing = await client.get(LIVE)
+        failing = await client.post(LIVE)  # a probe sent wrong: 405
+    assert (passing.status_code, failing.status_code) == (200, 405)
+    logged = [
+        (line["route"], line["status"]) for line in map(json.loads, output.getvalue().splitlines())
+    ]
+    assert logged == ([(LIVE, 200)] if log_probes else []) + [(LIVE, 405)]

@@ -164,7 +164,7 @@ class Collected(logging.Handler):
 async def test_scrapes_skip_the_access_log_and_the_rate_limits(
     app_factory: Callable[..., FastAPI],
 ) -> None:
-    app = app_factory(access_log=True, rate_limit_default="1/minute")
+    app = app_factory(access_log=True, access_log_probes=True, rate_limit_default="1/minute")
     access = Collected()
     logging.getLogger("app.access").addHandler(access)
     try:
