@@ -21,17 +21,25 @@ Baker = Callable[..., Path]
 
 @pytest.fixture(scope="session")
 def bake(cookies_session: Cookies) -> Baker:
-    """Bakes with the given answers and returns the project folder (fails on any error)."""
+    """Bakes with the given answers and returns the project folder (fails on any error).
+
+    The same answers give the same folder within a worker: the matrix, the agent-file, deployment,
+    manifest and scanner tests read the same variants, and a bake costs seconds (its `uv lock`).
+    A test that changes a bake works on a copy (tests/helpers.py, copy_project).
+    """
+    baked: dict[tuple[tuple[str, str], ...], Path] = {}
 
     def _bake(**answers: Any) -> Path:
         # `Tpl ...` bakes run their suites on the shared server: their databases get the run prefix.
         if "project_name" in answers:
             answers["project_name"] = run_scoped_name(str(answers["project_name"]))
-        result = cookies_session.bake(extra_context=answers, template=str(TEMPLATE_ROOT))
-        assert result.exception is None, result.exception
-        assert result.exit_code == 0
-        path: Path = result.project_path
-        return path
+        key = tuple(sorted((name, repr(value)) for name, value in answers.items()))
+        if key not in baked:
+            result = cookies_session.bake(extra_context=answers, template=str(TEMPLATE_ROOT))
+            assert result.exception is None, result.exception
+            assert result.exit_code == 0
+            baked[key] = result.project_path
+        return baked[key]
 
     return _bake
 

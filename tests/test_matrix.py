@@ -42,7 +42,6 @@ ITEMS_TRACE = re.compile(
 CODE_DIRS = ("app", "tests", "alembic", "tools")
 CODE_FILES = ("pyproject.toml", "uv.lock", "Makefile", "alembic.ini", "conftest.py", ".env.example")
 ENV_KEY = re.compile(r"^#?\s*([A-Z][A-Z0-9_]*)=", re.MULTILINE)
-_baked: dict[str, Path] = {}
 
 
 def in_groups(check: str, *, twins: bool | None = None) -> list[Any]:
@@ -67,9 +66,7 @@ def variants_where(check: str, answer: str, *, absent: bool = False) -> list[Any
 
 
 def project_of(variant: str, bake: Baker) -> Path:
-    if variant not in _baked:
-        _baked[variant] = bake(**variant_named(variant).bake_answers())
-    return _baked[variant]
+    return bake(**variant_named(variant).bake_answers())
 
 
 @pytest.mark.parametrize("variant", in_groups("bakes"))

@@ -62,7 +62,7 @@ VARIANTS = (
     # SQLite (aiosqlite) on Python 3.12.
     row("sqlite_py312", "matrix", database="sqlite", python_version="3.12"),
     # Rows whose code runs (the default's and each row without a code twin) change several
-    # independent answers at once, so nine suites cover every answer's values and the pairs that
+    # independent answers at once, so eight suites cover every answer's values and the pairs that
     # interact (database x rate_limit_storage, background_jobs x database and x rate_limit_storage,
     # example_resource x agent_files); each interpreter runs a full suite on one of them.
     # S3 storage, Redis counters and traces: the bake's tests start a moto S3 server.
@@ -80,10 +80,17 @@ VARIANTS = (
     row("agents_all", "agents", agent_tools="all"),
     row("agents_backend_all", "agents", agent_files="backend", agent_tools="all"),
     row("no_docker", "matrix", docker=False),
-    row("no_ci", "matrix", ci="none", file_storage="none"),
-    # No realtime events: no hub, routes, settings or tests of them (the post hook's table).
-    # Traces here too: their spans in a bake with no event stream, and in memory rate limits.
-    row("tracing_no_realtime", "matrix", tracing="opentelemetry", realtime="no"),
+    row("no_ci", "matrix", ci="none"),
+    # No realtime events and no file storage: no hub, attachments or storage, nor their routes,
+    # settings and tests (the post hook's table). Traces here too: their spans in a bake with no
+    # event stream, and with memory rate limits.
+    row(
+        "tracing_no_realtime",
+        "matrix",
+        tracing="opentelemetry",
+        realtime="no",
+        file_storage="none",
+    ),
     row("no_items_agents_backend", "matrix agents", example_resource=False, agent_files="backend"),
     row("no_items_agents_none", "matrix agents", example_resource=False, agent_files="none"),
     row("sqlite_no_docker", "matrix", database="sqlite", docker=False, python_version="3.12"),
