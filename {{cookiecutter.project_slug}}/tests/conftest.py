@@ -245,7 +245,8 @@ def shared_app(settings: Settings) -> FastAPI:
 
     FastAPI prepares an app's routes on its first requests: with an app per test, that was about
     a quarter of the suite's time. Each test gives it fresh resources (see `app`); a test that
-    changes settings or routes builds its own with `app_factory`.
+    changes settings or routes builds its own with `app_factory`. The resources `create_app`
+    attaches here are replaced before any is used (none connects until then).
     """
     app = create_app(settings)
 {%- if cookiecutter.background_jobs == "taskiq" %}
@@ -273,8 +274,14 @@ async def app(
     configure_logging(settings)
     attach_resources(shared_app, with_own_counters(settings))
     use_test_transaction(shared_app, sessions)
-    async with shared_app.router.lifespan_context(shared_app):
-        yield shared_app
+    overrides = dict(shared_app.dependency_overrides)
+    try:
+        async with shared_app.router.lifespan_context(shared_app):
+            yield shared_app
+    finally:
+        # A dependency override a test set (FastAPI's usual way) ends with the test.
+        shared_app.dependency_overrides.clear()
+        shared_app.dependency_overrides.update(overrides)
 
 
 @pytest.fixture
