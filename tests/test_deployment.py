@@ -8,7 +8,6 @@ for. The CI workflow's lock check is run for real, on a bake whose pyproject.tom
 
 import json
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -339,8 +338,7 @@ def test_pre_commit_hooks_pass_on_a_fresh_bake(
     default_project: Path, venv: Path, tmp_path: Path
 ) -> None:
     """The hooks run for real, from the project's .venv, in a git checkout of the bake."""
-    project = tmp_path / default_project.name
-    shutil.copytree(default_project, project, ignore=shutil.ignore_patterns(".*_cache"))
+    project = copy_project(default_project, tmp_path)  # without an installed .venv or caches
     (project / ".venv").symlink_to(venv)
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
     run([*git, "init", "-q"], cwd=project)
