@@ -4,8 +4,8 @@ Every answer value is in a row whose code runs; rows change several independent 
 (tests/variants.py says which pairs interact), so few suites cover them all. A variant that
 changes only packaging answers (agent files, Docker, CI, manifests) is checked to bake its code
 twin's code, whose types and tests run once. One row's tests run under a developer's tuned
-settings (tests/hostile.py), which they must ignore. Each variant's tests share one xdist group, so one
-worker bakes it once and runs its checks in order.
+settings (tests/hostile.py), which they must ignore. Each variant's tests share one xdist group,
+so one worker bakes it once and runs its checks in order.
 """
 
 import re
@@ -95,19 +95,20 @@ def test_variant_passes_mypy_strict(variant: str, bake: Baker) -> None:
 
 @pytest.mark.parametrize("variant", in_groups("tests", twins=False))
 def test_variant_passes_its_own_tests(variant: str, bake: Baker, tmp_path: Path) -> None:
+    row = variant_named(variant)
     project = project_of(variant, bake)
     venv = shared_venv(project)
     command = [venv_tool(venv, "pytest"), "-q", "-p", "no:cacheprovider"]
-    if HOSTILE in variant_named(variant).suites:
+    if HOSTILE in row.suites:
         # A copy: the other checks of this row see the bake as baked.
         project = copy_project(project, tmp_path)
         with scratch_database("hostile") as url:
-            env = {**make_hostile(project, variant_named(variant)), "TEST_DATABASE_URL": url}
+            env = {**make_hostile(project, row), "TEST_DATABASE_URL": url}
             result = run(command, cwd=project, env=env)
     else:
         result = run(command, cwd=project)
     passed = passed_count(result.stdout)
-    with_items = variant_named(variant).answer("example_resource", True)
+    with_items = row.answer("example_resource", True)
     assert passed >= (MIN_TESTS_WITH_ITEMS if with_items else MIN_TESTS_WITHOUT_ITEMS), (
         result.stdout
     )

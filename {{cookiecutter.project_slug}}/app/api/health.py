@@ -6,9 +6,11 @@ from fastapi.responses import JSONResponse, Response
 from app.schemas.health import Liveness, Readiness
 from app.services.health import check_readiness
 
-# Serialised once: the hottest route in the service need not rebuild the same bytes each time.
+LIVE_PATH = "/health/live"
+READY_PATH = "/health/ready"
 # Their passing answers get no access line unless ACCESS_LOG_PROBES (app/core/config.py).
-PROBE_ROUTES = frozenset({"/health/live", "/health/ready"})
+PROBE_ROUTES = frozenset({LIVE_PATH, READY_PATH})
+# Serialised once: the hottest route in the service need not rebuild the same bytes each time.
 LIVE_RESPONSE = Response(Liveness().model_dump_json(), media_type="application/json")
 
 
@@ -36,15 +38,11 @@ def add_health_routes(app: FastAPI) -> None:
     APIRoutes, not bare Starlette routes: FastAPI records the matched template (which /metrics
     and the access log read, app/http/routing.py) only for its own routes; a bare `Route` placed
     in an included router was counted as `route="unmatched"` (tests/api/test_metrics.py)."""
-    app.add_api_route(
-        "/health/live", live, methods=["GET"], response_model=Liveness, tags=["health"]
-    )
+    app.add_api_route(LIVE_PATH, live, methods=["GET"], response_model=Liveness, tags=["health"])
     # Uptime checkers send HEAD; one documented operation is enough.
+    app.add_api_route(LIVE_PATH, live, methods=["HEAD"], include_in_schema=False, tags=["health"])
     app.add_api_route(
-        "/health/live", live, methods=["HEAD"], include_in_schema=False, tags=["health"]
-    )
-    app.add_api_route(
-        "/health/ready",
+        READY_PATH,
         ready,
         methods=["GET"],
         responses={503: {"model": Readiness}},

@@ -238,8 +238,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool | None = None
     access_log: bool = True
-    # Probes that pass (/health/live, /health/ready answering 2xx) get no access line: a load
-    # balancer or kubelet sends them every few seconds per instance. Failing ones are logged.
+    # Probes that pass (/health/live, /health/ready answering below 400) get no access line:
+    # a load balancer or kubelet sends them every few seconds per instance. Failing ones are.
     access_log_probes: bool = False
 
     # /metrics answers only clients in these networks; everyone else gets the ordinary 404.
