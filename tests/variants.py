@@ -59,19 +59,19 @@ def row(id_: str, suites: str, **answers: Any) -> Variant:
 
 VARIANTS = (
     row("default", "default agents"),
-    # SQLite (aiosqlite) on Python 3.12.
-    row("sqlite_py312", "matrix", database="sqlite", python_version="3.12"),
     # Rows whose code runs (the default's and each row without a code twin) change several
-    # independent answers at once, so eight suites cover every answer's values and the pairs that
-    # interact (database x rate_limit_storage, background_jobs x database and x rate_limit_storage,
-    # example_resource x agent_files); each interpreter runs a full suite on one of them.
-    # S3 storage, Redis counters and traces: the bake's tests start a moto S3 server.
+    # independent answers at once, so six suites cover every answer's values and each pair of
+    # the answers that interact: database x rate_limit_storage (default, sqlite_py312,
+    # sqlite_taskiq, taskiq_py313), background_jobs x database and x rate_limit_storage
+    # (sqlite_taskiq, taskiq_py313), example_resource x agent_files; each interpreter runs a
+    # full suite on one of them.
+    # SQLite (aiosqlite) with Redis counters, on Python 3.12.
     row(
-        "redis_s3_tracing",
+        "sqlite_py312",
         "matrix",
+        database="sqlite",
         rate_limit_storage="redis",
-        file_storage="s3",
-        tracing="opentelemetry",
+        python_version="3.12",
     ),
     row("no_items", "matrix agents", example_resource=False),
     row("agents_backend", "matrix agents", agent_files="backend"),
@@ -93,40 +93,46 @@ VARIANTS = (
     ),
     row("no_items_agents_backend", "matrix agents", example_resource=False, agent_files="backend"),
     row("no_items_agents_none", "matrix agents", example_resource=False, agent_files="none"),
-    row("sqlite_no_docker", "matrix", database="sqlite", docker=False, python_version="3.12"),
+    row(
+        "sqlite_no_docker",
+        "matrix",
+        database="sqlite",
+        rate_limit_storage="redis",
+        docker=False,
+        python_version="3.12",
+    ),
     row("kubernetes", "matrix kubernetes", kubernetes=True),
     # The manifests' S3 settings (Secret and ConfigMap entries) instead of the uploads volume;
     # also an agents row: the truth tests then cover the paths named for traces and manifests.
+    # The code of taskiq_py313.
     row(
-        "kubernetes_redis_s3_tracing",
+        "kubernetes_s3_tracing",
         "matrix agents kubernetes",
         kubernetes=True,
         rate_limit_storage="redis",
+        background_jobs="taskiq",
         file_storage="s3",
         tracing="opentelemetry",
+        python_version="3.13",
     ),
     # Manifests only: the taskiq and kubernetes matrix rows already run the code of both. Redis
-    # comes in for the job queue alone (kubernetes_redis_s3_tracing has the Redis counters).
+    # comes in for the job queue alone (kubernetes_s3_tracing has the Redis counters).
     row("kubernetes_taskiq", "kubernetes", kubernetes=True, background_jobs="taskiq"),
-    # The most dependencies (Redis, taskiq, limits' Redis extra) on the newest interpreter; its
-    # suite runs under hostile settings (tests/hostile.py).
+    # The most dependencies (Redis counters and job queue, S3 storage, traces) on the newest
+    # interpreter; the bake's tests start a moto S3 server. Its suite runs under hostile settings
+    # (tests/hostile.py).
     row(
         "taskiq_py313",
         "matrix agents hostile",
         rate_limit_storage="redis",
         background_jobs="taskiq",
+        file_storage="s3",
+        tracing="opentelemetry",
         python_version="3.13",
     ),
-    # Redis for the job queue only: the rate-limit counters stay in memory.
-    row("taskiq_memory", "matrix", background_jobs="taskiq"),
-    # With SQLite the API and the worker share one database file; SQLite with Redis counters.
-    row(
-        "sqlite_taskiq",
-        "matrix",
-        database="sqlite",
-        rate_limit_storage="redis",
-        background_jobs="taskiq",
-    ),
+    # With SQLite the API and the worker share one database file; the rate-limit counters stay
+    # in memory, so Redis is there for the job queue only.
+    row("sqlite_taskiq", "matrix", database="sqlite", background_jobs="taskiq"),
     # Deployment rows spell out every answer the deployment files depend on.
     row(
         "deploy_pg",

@@ -34,7 +34,9 @@ BREAKER_SECONDS = 1.0
 LIMITED_BOUND_SECONDS = 2 * REDIS_TIMEOUT_SECONDS + 1.4
 LIVE_BOUND_SECONDS = 0.1  # most probes; none may wait as long as one stalled Redis call
 LIMITED_REQUESTS = 20
-PROBE_EVERY_SECONDS = 0.02
+# The stall lasts about REDIS_TIMEOUT_SECONDS before the breaker opens: room for 10 probes or
+# more even where each probe takes a few milliseconds on a busy machine.
+PROBE_EVERY_SECONDS = 0.01
 THREAD_WAIT_SECONDS = 5.0
 # A callback (one step of a coroutine) that runs longer than this blocks every other request.
 SLOW_CALLBACK_SECONDS = 0.1
