@@ -37,6 +37,14 @@ RESOURCES = (
     ),
 )
 OPTIONS = ("cached", "soft_delete")
+# Where `make resource` writes a resource's tests, and the baked tests that read every route,
+# model and agent file (the parts of the app `make resource` edits).
+LAYERS = ("api", "services", "repositories")
+WHOLE_APP_TESTS = (
+    "tests/api/test_openapi.py",
+    "tests/test_migrations.py",
+    "tests/test_agents_check.py",
+)
 # Cut short: each refusal needs only one line of make output to be judged.
 REFUSALS = {
     "keyword": ({"name": "classes"}, "name 'classes' cannot be used: 'class' is a Python keyword"),
@@ -135,6 +143,17 @@ def written_by_scaffold(project: Path) -> set[str]:
     return {line[3:] for line in git_status(project).splitlines()}
 
 
+def suite_for(database: str) -> str:
+    """The baked tests to run after `make resource`: all of them on PostgreSQL. On SQLite, the
+    resources' own tests and those that read the whole app (its schema, migrations and agent
+    files): the rest of that suite runs code the scaffold does not touch, and runs in the matrix.
+    """
+    if database != "sqlite":
+        return ""
+    generated = [f"tests/{layer}/test_{name}.py" for name, *_ in RESOURCES for layer in LAYERS]
+    return " ".join([*generated, *WHOLE_APP_TESTS])
+
+
 @pytest.mark.parametrize(
     ("database", "project_name"), [("postgresql", "Tpl Scaffold"), ("sqlite", "Tpl Scaffold Lite")]
 )
@@ -173,7 +192,7 @@ def test_two_scaffolded_resources_pass_lint_tests_and_alembic_check(
         "app/api/v1/router.py",
     } <= written
     run(["make", "lint"], cwd=project)
-    tests = run(["make", "test", "ARGS=-q -p no:cacheprovider"], cwd=project)
+    tests = run(["make", "test", f"ARGS=-q -p no:cacheprovider {suite_for(database)}"], cwd=project)
     assert passed_count(tests.stdout) > 0
     alembic = venv_tool(venv, "alembic")
     if database == "sqlite":
