@@ -31,8 +31,11 @@ class ResultPage(Generic[ResultT]):
     offset: int
 
 
-# A page of rows of some of a model's columns (`Repository.list_columns`), not ORM objects.
-RowPage = ResultPage[Row[Any]]
+# A page of some of a model's columns (`Repository.list_columns`), each row a dict by column
+# name: no ORM objects, and no SQLAlchemy Rows either, whose attributes are found by name in
+# Python on every read while a response schema reads a dict's keys in pydantic's own code
+# (PERFORMANCE.md).
+RowPage = ResultPage[dict[str, Any]]
 
 
 @cache
@@ -75,16 +78,19 @@ class Repository(Generic[ModelT]):
         limit: int,
         offset: int,
     ) -> RowPage:
-        """`list`, but each result is a row of only the model's `columns`, read by name like the
-        model's attributes (its last column is the total).
+        """`list`, but each result is a dict of only the model's `columns`, by name.
 
         For a list that goes straight into a response schema: no ORM object is built, tracked and
         dropped per row (PERFORMANCE.md). Soft-deleted rows stay hidden: the columns are the
         model's, so the ORM still knows which model the query reads.
         """
-        query = _columns_select(self.model, tuple(columns))
-        rows, total = await self._page(query, conditions, order_by, limit, offset)
-        return ResultPage(rows, total, limit, offset)
+        names = tuple(columns)
+        rows, total = await self._page(
+            _columns_select(self.model, names), conditions, order_by, limit, offset
+        )
+        # zip stops at the last name: the total each row carries last is left out.
+        results = [dict(zip(names, row, strict=False)) for row in rows]
+        return ResultPage(results, total, limit, offset)
 
     async def _page(
         self,

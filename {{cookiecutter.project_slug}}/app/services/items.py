@@ -45,7 +45,7 @@ class ItemService:
 {%- endif %}
 
     async def list(self, session: ReadSession, user: Principal, params: ItemListParams) -> RowPage:
-        """A page of rows holding exactly ItemRead's fields, for the endpoint to answer with."""
+        """A page of dicts holding exactly ItemRead's fields, for the endpoint to answer with."""
         return await ItemRepository(session).search(
             LISTED_COLUMNS,
             owner_id=None if user.is_admin else user.id,

@@ -24,7 +24,7 @@ async def test_search_counts_all_matches_but_returns_one_page(
     page = await repository.search(COLUMNS, owner_id=user.id, sort="-title", limit=2, offset=0)
     assert page.total == 3
     assert len(page.results) == 2
-    assert page.results[0].title == values(3)["title"]
+    assert page.results[0]["title"] == values(3)["title"]
 
 
 async def test_search_treats_like_wildcards_literally(session: AsyncSession, user: User) -> None:
@@ -37,8 +37,8 @@ async def test_search_treats_like_wildcards_literally(session: AsyncSession, use
     underscore = await repository.search(
         COLUMNS, owner_id=None, title_contains="_", limit=10, offset=0
     )
-    assert [row.title for row in percent.results] == ["50% off"]
-    assert [row.title for row in underscore.results] == ["under_score"]
+    assert [row["title"] for row in percent.results] == ["50% off"]
+    assert [row["title"] for row in underscore.results] == ["under_score"]
 
 
 async def test_search_keeps_to_the_owner(
@@ -48,7 +48,7 @@ async def test_search_keeps_to_the_owner(
     mine = await repository.create(owner_id=user.id, **values(1))
     await repository.create(owner_id=other_user.id, **values(2))
     mine_only = await repository.search(COLUMNS, owner_id=user.id, limit=10, offset=0)
-    assert (mine_only.total, [row.id for row in mine_only.results]) == (1, [mine.id])
+    assert (mine_only.total, [row["id"] for row in mine_only.results]) == (1, [mine.id])
     everyone = await repository.search(COLUMNS, owner_id=None, limit=10, offset=0)
     assert everyone.total == 2
 

@@ -36,7 +36,7 @@ async def test_list_counts_only_the_users_items(
     await service.create(session, other_user.principal, data(2))
     page = await service.list(session, user.principal, ItemListParams())
     assert page.total == 1
-    assert page.results[0].id == mine.id
+    assert page.results[0]["id"] == mine.id
 
 
 async def test_update_changes_only_sent_fields(
