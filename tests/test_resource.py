@@ -176,9 +176,7 @@ def test_two_scaffolded_resources_pass_lint_tests_and_alembic_check(
             f"app/repositories/{name}.py",
             f"app/services/{name}.py",
             f"app/api/v1/endpoints/{name}.py",
-            f"tests/api/test_{name}.py",
-            f"tests/services/test_{name}.py",
-            f"tests/repositories/test_{name}.py",
+            *(f"tests/{layer}/test_{name}.py" for layer in LAYERS),
         } <= written
     first, second = (f"{number:04d}" for number in (last_migration + 1, last_migration + 2))
     assert {
