@@ -1,13 +1,16 @@
 """Hermetic test settings: the environment and `.env` tune the developer's own service, never the
 suite. Only where the databases live is read from outside (TEST_DATABASE_URL or DATABASE_URL)."""
-{% if cookiecutter.background_jobs == "taskiq" %}
+
+{% if cookiecutter.background_jobs == "taskiq" -%}
 import uuid
-{% endif %}
-{%- if cookiecutter.database == "postgresql" or cookiecutter.background_jobs == "taskiq" %}
+{% endif -%}
+from functools import cache
+
+{% if cookiecutter.database == "postgresql" or cookiecutter.background_jobs == "taskiq" -%}
 from pydantic import SecretStr, ValidationError
-{%- else %}
+{% else -%}
 from pydantic import ValidationError
-{%- endif %}
+{% endif -%}
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from app.core.config import Environment, Settings, describe_settings_error
@@ -22,6 +25,11 @@ TEST_JOBS_QUEUE = f"{{ cookiecutter.project_slug }}-test-{uuid.uuid4().hex}"
 
 class HermeticSettings(Settings):
     """Settings from explicit values and the defaults in code, never from the environment or .env."""
+
+    # No file either: pydantic-settings reads and parses .env while it builds its sources, before
+    # `settings_customise_sources` drops them: 3.2 ms a construction (0.6 ms without), and the
+    # suite builds settings for most of its tests.
+    model_config = SettingsConfigDict(env_file=None)
 
     @classmethod
     def settings_customise_sources(
@@ -44,6 +52,7 @@ class DatabaseLocation(BaseSettings):
     test_database_url: str = ""
 
 
+@cache  # read once per run, like the environment it comes from
 def database_url_for_tests() -> str:
     location = DatabaseLocation()
     try:
