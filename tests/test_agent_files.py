@@ -23,11 +23,16 @@ from tests.helpers import (
     run_make,
     shared_venv,
 )
-from tests.variants import AGENTS, Variant, variant_named, variants_in
+from tests.variants import AGENTS, DEFAULT_SUITE, MATRIX, Variant, variant_named, variants_in
 
 AGENT_VARIANTS = variants_in(AGENTS)
 WITH_AGENTS = [
     variant for variant in AGENT_VARIANTS if variant.answer("agent_files", "team") != "none"
+]
+# The agent rows whose agents-check no lint runs: matrix rows run it in their lint
+# (tests/test_matrix.py), the default bake in `make lint` (tests/test_baked_rules.py).
+UNLINTED_WITH_AGENTS = [
+    variant for variant in WITH_AGENTS if not variant.suites & {MATRIX, DEFAULT_SUITE}
 ]
 TEAM = ("backend", "database", "testing")
 AGENT_FIELDS = {"name", "description", "tools", "model", "color", "memory"}
@@ -253,16 +258,16 @@ def test_no_fact_is_written_twice(agent_project: tuple[str, bool, Path]) -> None
     assert twice == {}
 
 
-def test_baked_agents_check_passes(installed_agent_project: Path) -> None:
-    result = run_make(installed_agent_project, shared_venv(installed_agent_project), "agents-check")
+@pytest.mark.parametrize("variant", UNLINTED_WITH_AGENTS, ids=lambda variant: variant.id)
+def test_baked_agents_check_passes(variant: Variant, bake: Baker) -> None:
+    project = bake(**variant.bake_answers())
+    result = run_make(project, shared_venv(project), "agents-check")
     assert "every name in them is true" in result.stdout
 
 
 def test_taskiq_agent_files_describe_the_worker_truly(bake: Baker) -> None:
+    # Its agents-check runs with the matrix row's lint, in the bake's own environment.
     project = bake(**variant_named("taskiq_py313").bake_answers())
-    # In the bake's own environment: its routes come from its app, which needs its packages.
-    checked = run_make(project, shared_venv(project), "agents-check")
-    assert "every name in them is true" in checked.stdout
     assert "`make worker`" in (project / "AGENTS.md").read_text()
     page = (project / ".claude/skills/fastapi/reference/emails-and-jobs.md").read_text()
     assert "`app/jobs/tasks.py`" in page
