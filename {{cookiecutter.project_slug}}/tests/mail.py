@@ -15,6 +15,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 LINK = re.compile(r"https?://\S+")
+# How long stopping waits for the server to finish with its connections.
+SETTLE_SECONDS = 5.0
 
 
 def free_port() -> int:
@@ -110,4 +112,20 @@ class MailServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        # A handler still closing a connection (a client that just refused the certificate)
+        # when the loop stops would leave its socket to the garbage collector: a ResourceWarning
+        # in whichever test runs then.
+        settled = asyncio.run_coroutine_threadsafe(_settle(), self.controller.loop)
+        try:
+            settled.result(timeout=SETTLE_SECONDS)
+        except TimeoutError:
+            settled.cancel()  # a client still connected: stop anyway, as before
         self.controller.stop()
+
+
+async def _settle() -> None:
+    """Returns once the connections being handled are done and their sockets let go."""
+    current = asyncio.current_task()
+    handlers = [task for task in asyncio.all_tasks() if task is not current]
+    await asyncio.gather(*handlers, return_exceptions=True)
+    await asyncio.sleep(0)  # the transports' connection_lost callbacks, scheduled as they closed
