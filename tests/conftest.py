@@ -10,7 +10,9 @@ from pytest_cookies.plugin import Cookies
 from tests.helpers import (
     RUN_DATABASE_PREFIX,
     TEMPLATE_ROOT,
+    UV,
     drop_databases,
+    run,
     run_scoped_name,
     shared_venv,
 )
@@ -35,13 +37,31 @@ def bake(cookies_session: Cookies) -> Baker:
             answers["project_name"] = run_scoped_name(str(answers["project_name"]))
         key = tuple(sorted((name, repr(value)) for name, value in answers.items()))
         if key not in baked:
-            result = cookies_session.bake(extra_context=answers, template=str(TEMPLATE_ROOT))
-            assert result.exception is None, result.exception
-            assert result.exit_code == 0
-            baked[key] = result.project_path
+            baked[key] = bake_locked_from_uvs_cache(cookies_session, answers)
         return baked[key]
 
     return _bake
+
+
+def bake_locked_from_uvs_cache(cookies: Cookies, answers: dict[str, Any]) -> Path:
+    """Bakes with the hook's `uv lock` resolving from uv's cache (UV_OFFLINE), then online only
+    where the cache cannot answer (a fresh machine's first bake of each set of packages).
+
+    Online, every lock revalidates each of its ~100 index pages: about a second a bake, and the
+    tests bake dozens of times. The cache holds the pages the run's first online lock fetched,
+    so later locks resolve the same packages the same way (on a machine whose cache is older
+    than the index, as old as the cache; CI starts with none). The hook's online path has tests
+    of its own (tests/test_hooks.py).
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("UV_OFFLINE", "1")
+        result = cookies.bake(extra_context=answers, template=str(TEMPLATE_ROOT))
+    assert result.exception is None, result.exception
+    assert result.exit_code == 0
+    project = Path(result.project_path)
+    if not (project / "uv.lock").exists():
+        run([UV, "lock", "--quiet"], cwd=project, env={"UV_PYTHON_DOWNLOADS": "never"})
+    return project
 
 
 @pytest.fixture(scope="session")
