@@ -47,8 +47,8 @@ def bake_locked_from_uvs_cache(cookies: Cookies, answers: dict[str, Any]) -> Pat
     """Bakes with the hook's `uv lock` resolving from uv's cache (UV_OFFLINE), then online only
     where the cache cannot answer (a fresh machine's first bake of each set of packages).
 
-    Online, every lock revalidates each of its ~100 index pages: seconds a bake, and the tests
-    bake dozens of times. The cache holds the pages the run's first online lock fetched, so later
+    Online, against an index that sends no cache lifetime (the registry here), every lock
+    revalidates each of its ~100 index pages: seconds a bake, and the tests bake dozens of times. The cache holds the pages the run's first online lock fetched, so later
     locks resolve the same packages the same way (on a machine whose cache is older than the
     index, as old as the cache; a fresh CI machine's cache is filled by the run itself). The
     hook's online path has tests of its own (tests/test_hooks.py).
