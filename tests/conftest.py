@@ -10,15 +10,14 @@ from pytest_cookies.plugin import Cookies
 from tests.helpers import (
     RUN_DATABASE_PREFIX,
     TEMPLATE_ROOT,
-    UV,
     drop_databases,
-    run,
     run_scoped_name,
     shared_venv,
 )
 from tests.variants import variant_named
 
 Baker = Callable[..., Path]
+UV_INDEX_CACHE_SETTINGS = Path(__file__).with_name("uv-index-cache.toml")
 
 
 @pytest.fixture(scope="session")
@@ -37,31 +36,29 @@ def bake(cookies_session: Cookies) -> Baker:
             answers["project_name"] = run_scoped_name(str(answers["project_name"]))
         key = tuple(sorted((name, repr(value)) for name, value in answers.items()))
         if key not in baked:
-            baked[key] = bake_locked_from_uvs_cache(cookies_session, answers)
+            baked[key] = bake_locking_from_cached_index_pages(cookies_session, answers)
         return baked[key]
 
     return _bake
 
 
-def bake_locked_from_uvs_cache(cookies: Cookies, answers: dict[str, Any]) -> Path:
-    """Bakes with the hook's `uv lock` resolving from uv's cache (UV_OFFLINE), then online only
-    where the cache cannot answer (a fresh machine's first bake of each set of packages).
+def bake_locking_from_cached_index_pages(cookies: Cookies, answers: dict[str, Any]) -> Path:
+    """Bakes with the hook's `uv lock` reading index pages the run has fetched as fresh.
 
-    Online, against an index that sends no cache lifetime (the registry here), every lock
-    revalidates each of its ~100 index pages: seconds a bake, and the tests bake dozens of times. The cache holds the pages the run's first online lock fetched, so later
-    locks resolve the same packages the same way (on a machine whose cache is older than the
-    index, as old as the cache; a fresh CI machine's cache is filled by the run itself). The
-    hook's online path has tests of its own (tests/test_hooks.py).
+    Against an index that sends no cache lifetime (the registry here), every online lock
+    revalidates each of its ~100 pages: seconds a bake, dozens of bakes a run. UV_CONFIG_FILE
+    gives the default index a cache lifetime instead, so a page is fetched once a run and every
+    later lock resolves from the same page; what the cache lacks is fetched online as before.
+    Not UV_OFFLINE: offline, uv passes over a version whose metadata is not cached and resolves
+    to an older one, so two bakes of the same packages could lock different versions.
+    The hook's own online path has tests of its own (tests/test_hooks.py).
     """
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("UV_OFFLINE", "1")
+        patch.setenv("UV_CONFIG_FILE", str(UV_INDEX_CACHE_SETTINGS))
         result = cookies.bake(extra_context=answers, template=str(TEMPLATE_ROOT))
     assert result.exception is None, result.exception
     assert result.exit_code == 0
-    project = Path(result.project_path)
-    if not (project / "uv.lock").exists():
-        run([UV, "lock", "--quiet"], cwd=project, env={"UV_PYTHON_DOWNLOADS": "never"})
-    return project
+    return Path(result.project_path)
 
 
 @pytest.fixture(scope="session")
