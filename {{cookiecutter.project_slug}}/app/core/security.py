@@ -107,11 +107,7 @@ class HashingAdmission:
 
     async def run(self, function: Callable[..., T], *args: object) -> T:
         self.refuse_if_full()
-        try:
-            with anyio.fail_after(self._wait_s):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise self._refuse() from None
+        await self._take_a_slot()
         try:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._threads, functools.partial(function, *args))
@@ -119,6 +115,21 @@ class HashingAdmission:
             # A cancelled caller frees its slot while its hash finishes; the pool's `slots`
             # threads still cap how many run at once (the next one waits inside the pool).
             self._slots.release()
+
+    async def _take_a_slot(self) -> None:
+        try:
+            # A free slot is taken without a deadline: under CPU pressure the process can stall
+            # past `wait_s` before it reaches the wait, and a caller that never had to wait
+            # must not be refused for it.
+            self._slots.acquire_nowait()
+            return
+        except anyio.WouldBlock:
+            pass
+        try:
+            with anyio.fail_after(self._wait_s):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise self._refuse() from None
 
     def _waiting(self) -> int:
         return self._slots.statistics().tasks_waiting
