@@ -18,6 +18,9 @@ from tests.variants import variant_named
 
 Baker = Callable[..., Path]
 UV_INDEX_CACHE_SETTINGS = Path(__file__).with_name("uv-index-cache.toml")
+# The bakes' locks keep their own cache: a page cached under those settings stays fresh for
+# every later uv command that reads the cache, and the developer's own locks must not see that.
+BAKE_LOCK_CACHE = TEMPLATE_ROOT / ".cache" / "uv-bake-locks"
 
 
 @pytest.fixture(scope="session")
@@ -49,12 +52,15 @@ def bake_locking_from_cached_index_pages(cookies: Cookies, answers: dict[str, An
     revalidates each of its ~100 pages: seconds a bake, dozens of bakes a run. UV_CONFIG_FILE
     gives the default index a cache lifetime instead, so a page is fetched once a run and every
     later lock resolves from the same page; what the cache lacks is fetched online as before.
+    These locks use a cache of their own (BAKE_LOCK_CACHE): index pages and wheel metadata only,
+    the wheels the shared virtualenvs install come from uv's usual cache.
     Not UV_OFFLINE: offline, uv passes over a version whose metadata is not cached and resolves
     to an older one, so two bakes of the same packages could lock different versions.
     The hook's own online path has tests of its own (tests/test_hooks.py).
     """
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("UV_CONFIG_FILE", str(UV_INDEX_CACHE_SETTINGS))
+        patch.setenv("UV_CACHE_DIR", str(BAKE_LOCK_CACHE))
         result = cookies.bake(extra_context=answers, template=str(TEMPLATE_ROOT))
     assert result.exception is None, result.exception
     assert result.exit_code == 0
