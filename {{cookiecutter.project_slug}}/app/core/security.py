@@ -117,14 +117,15 @@ class HashingAdmission:
             self._slots.release()
 
     async def _take_a_slot(self) -> None:
+        # A free slot is taken without a deadline: under CPU pressure the process can stall past
+        # `wait_s` before it reaches the wait, and a caller that never had to wait must not be
+        # refused for it.
         try:
-            # A free slot is taken without a deadline: under CPU pressure the process can stall
-            # past `wait_s` before it reaches the wait, and a caller that never had to wait
-            # must not be refused for it.
             self._slots.acquire_nowait()
-            return
         except anyio.WouldBlock:
-            pass
+            await self._wait_for_a_slot()
+
+    async def _wait_for_a_slot(self) -> None:
         try:
             with anyio.fail_after(self._wait_s):
                 await self._slots.acquire()
