@@ -50,8 +50,8 @@ def bake_locking_from_cached_index_pages(cookies: Cookies, answers: dict[str, An
 
     Against an index that sends no cache lifetime (the registry here), every online lock
     revalidates each of its ~100 pages: seconds a bake, dozens of bakes a run. UV_CONFIG_FILE
-    gives the default index a cache lifetime instead, so a page is fetched once a run and every
-    later lock resolves from the same page; what the cache lacks is fetched online as before.
+    gives the default index a cache lifetime (an hour) instead, so a page is fetched once and the
+    locks after it resolve from the same page; what the cache lacks is fetched online as before.
     These locks use a cache of their own (BAKE_LOCK_CACHE): index pages and wheel metadata only,
     the wheels the shared virtualenvs install come from uv's usual cache.
     Not UV_OFFLINE: offline, uv passes over a version whose metadata is not cached and resolves
