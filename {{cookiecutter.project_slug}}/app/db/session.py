@@ -38,6 +38,8 @@ from app.db.connection_queue import ConnectionQueue
 
 # How long a writer waits for another writer's lock before "database is locked" (a 503).
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# Execution option naming the statement that begins a transaction (_begin_transaction).
+BEGIN_OPTION = "sqlite_begin"
 {%- endif %}
 
 # A session that only reads; a WriteSession may read too, so it is accepted wherever a
@@ -139,9 +141,18 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
     return engine
 
 
+def _write_engine(engine: AsyncEngine) -> AsyncEngine:
+    # A write transaction takes the write lock as it begins (IMMEDIATE), so a second writer waits
+    # busy_timeout for its turn. Begun DEFERRED, a writer that read first and found that another
+    # writer had committed since would fail at once with "database is locked" (a 503): SQLite
+    # cannot move its snapshot forward, and its busy handler does not run for that.
+    return engine.execution_options(**{BEGIN_OPTION: "BEGIN IMMEDIATE"})
+
+
 def _read_engine(engine: AsyncEngine) -> AsyncEngine:
-    # BEGIN and COMMIT cost no round trip on a local file: reads keep their snapshot transaction.
-    return engine
+    # BEGIN and COMMIT cost no round trip on a local file: reads keep their snapshot transaction,
+    # begun DEFERRED, so they take no lock and go on while a writer commits (WAL).
+    return engine.execution_options(**{BEGIN_OPTION: "BEGIN DEFERRED"})
 
 
 def _configure_connection(dbapi_connection: Any, _record: Any) -> None:
@@ -158,7 +169,8 @@ def _configure_connection(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_transaction(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # Write sessions begin IMMEDIATE (_write_engine); anything else DEFERRED.
+    connection.exec_driver_sql(connection.get_execution_options().get(BEGIN_OPTION, "BEGIN"))
 {% else %}
 
 def create_engine(url: str, settings: Settings) -> AsyncEngine:
@@ -203,7 +215,11 @@ def _read_engine(engine: AsyncEngine) -> AsyncEngine:
 def create_database(settings: Settings, url: str | None = None) -> Database:
     engine = create_engine(url or settings.database_url, settings)
     # Without expire_on_commit=False, reading an attribute after commit needs I/O (MissingGreenlet).
+{%- if cookiecutter.database == "sqlite" %}
+    sessions = async_sessionmaker(_write_engine(engine), expire_on_commit=False, autoflush=False)
+{%- else %}
     sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+{%- endif %}
 {%- if cookiecutter.database == "postgresql" %}
     queue = ConnectionQueue(
         settings.db_pool_size + settings.db_max_overflow, settings.db_pool_timeout_seconds

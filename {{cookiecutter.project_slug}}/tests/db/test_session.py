@@ -1,5 +1,8 @@
 """Read and write sessions: an endpoint names the one it needs; a read session refuses writes."""
 
+{% if cookiecutter.database == "sqlite" -%}
+import asyncio
+{% endif -%}
 import uuid
 from collections.abc import AsyncIterator, Callable
 {%- if cookiecutter.database == "postgresql" %}
@@ -9,13 +12,28 @@ from datetime import datetime
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
+{%- if cookiecutter.database == "sqlite" %}
+from sqlalchemy import delete, func, select, text, update
+{%- else %}
 from sqlalchemy import func, select, text, update
+{%- endif %}
 
 from app.api.deps import ReadSessionDep, WriteSessionDep
 from app.core.config import Settings
+{%- if cookiecutter.database == "sqlite" %}
+from app.core.exceptions import UnauthorizedError
+{%- endif %}
 from app.db.session import Database, ReadOnlySession, WriteInReadSessionError, create_database
 from app.models.users import User
+{%- if cookiecutter.database == "sqlite" %}
+from app.schemas.auth import TokenPair
+from app.services.auth import AuthService
+from tests.conftest import PASSWORD, assert_error, make_user
+
+PARALLEL_REFRESHES = 10
+{%- else %}
 from tests.conftest import PASSWORD, assert_error
+{%- endif %}
 
 
 @pytest.fixture
@@ -87,6 +105,58 @@ async def test_production_reads_run_each_statement_on_its_own_and_writes_in_one_
         write_times: list[datetime | None] = [await session.scalar(now) for _ in range(2)]
     assert read_times[0] != read_times[1]
     assert write_times[0] == write_times[1]
+{%- else %}
+
+
+@pytest.fixture
+async def unused_emails(production_database: Database) -> AsyncIterator[list[str]]:
+    """Two new addresses; the users a test commits under them are deleted after it."""
+    emails = [f"writer-{n}-{uuid.uuid4().hex[:8]}@example.com" for n in range(2)]
+    yield emails
+    async with production_database.transaction() as session:
+        await session.execute(delete(User).where(User.email.in_(emails)))
+
+
+async def test_a_writer_that_read_first_waits_for_a_concurrent_writer_instead_of_failing(
+    production_database: Database, unused_emails: list[str]
+) -> None:
+    """The first writer reads, then a second one tries to commit before the first writes: both
+    commit. Were the first begun DEFERRED, the second would commit first and the first's write
+    would fail at once with "database is locked" (a 503), its snapshot being stale."""
+    emails = unused_emails
+
+    async def add_user(email: str) -> None:
+        async with production_database.transaction() as session:
+            session.add(User(email=email, hashed_password=PASSWORD))
+
+    async with production_database.transaction() as session:
+        await session.scalar(select(func.count()).select_from(User))
+        second = asyncio.create_task(add_user(emails[1]))
+        # Time for the second writer to commit, were it let through.
+        await asyncio.wait({second}, timeout=0.5)
+        session.add(User(email=emails[0], hashed_password=PASSWORD))
+    await second
+    async with production_database.reads() as session:
+        stored = await session.scalars(select(User.email).where(User.email.in_(emails)))
+        assert sorted(stored) == sorted(emails)
+
+
+async def test_parallel_refreshes_of_one_token_let_exactly_one_through(
+    production_database: Database, settings: Settings, unused_emails: list[str]
+) -> None:
+    """SQLite has no row locks: the write lock each transaction takes as it begins orders the
+    refreshes, so one rotates the token and the rest find it used (401), none a 503."""
+    async with production_database.transaction() as session:
+        user = await make_user(session, settings, email=unused_emails[0])
+    auth = AuthService(production_database, settings)
+    pair = await auth.login(user.email, PASSWORD)
+    outcomes = await asyncio.gather(
+        *(auth.refresh(pair.refresh_token) for _ in range(PARALLEL_REFRESHES)),
+        return_exceptions=True,
+    )
+    assert [type(outcome) for outcome in outcomes].count(TokenPair) == 1
+    refused = [outcome for outcome in outcomes if isinstance(outcome, UnauthorizedError)]
+    assert len(refused) == PARALLEL_REFRESHES - 1
 {%- endif %}
 
 

@@ -105,9 +105,8 @@ class Account:
 async def sign_up(served: Served) -> Account:
     """A new account in the served app's database, with an access token.
 
-    Written straight to the database, not registered and logged in over HTTP: a served app
-    sends the welcome email after the response, and on SQLite that write can collide with the
-    login's (the in-process test client waits for it; a real client does not).
+    Written straight to the database, not registered and logged in over HTTP: these tests are
+    about events, and an account with a token is all they need.
     """
     email = f"events-{uuid.uuid4().hex[:10]}@example.com"
     settings: Settings = served.app.state.settings
